@@ -66,6 +66,12 @@ class Settings:
     """Author name of session commits."""
     bot_email: str = "kaizen@localhost"
     """Author e-mail of session commits."""
+    equivalence_examples: int | None = None
+    """Generated inputs per equivalence check in a session; None keeps each rule's own count."""
+    bench_repeats: int = 7
+    """Interleaved repeats of a pattern benchmark in a session (median and spread)."""
+    bench_min_time: float = 0.05
+    """Seconds each benchmark repeat runs at least, per snippet."""
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (command-line overrides)."""
@@ -144,9 +150,13 @@ def _convert(key: str, value: Any) -> Any:
         return {str(k): _strings(f"per-file-ignores.{k}", v) for k, v in value.items()}
     if name in {"unsafe_fixes", "with_ruff"}:
         return _typed(bool, key, value)
-    if name == "max_commits":
+    if name in {"max_commits", "equivalence_examples"}:
         return _typed(int, key, value)
-    if name in {"smoke_tolerance", "min_speedup"}:
+    if name == "bench_repeats":
+        if _typed(int, key, value) < 1:
+            raise ConfigError(f"`{key}` must be at least 1")
+        return value
+    if name in {"smoke_tolerance", "min_speedup", "bench_min_time"}:
         return _typed(float, key, value)
     return _typed(str, key, value)
 
