@@ -14,6 +14,7 @@ those reports into findings and applies the replacements.
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 import textwrap
 from collections.abc import Sequence
@@ -282,7 +283,9 @@ class Rule(MatcherDecoratableVisitor):
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
         """The docstring split into its ``## Section`` parts."""
-        doc = textwrap.dedent(cls.__doc__ or "")
+        # cleandoc, not dedent: a docstring whose first line follows the quotes
+        # has an unindented first line, and dedent then removes nothing.
+        doc = inspect.cleandoc(cls.__doc__ or "")
         sections: dict[str, str] = {}
         current = None
         lines: list[str] = []
