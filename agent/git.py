@@ -176,7 +176,8 @@ class GitRepo:
     # -- changes in a worktree ---------------------------------------------
     def diff(self, paths: Sequence[str] = ()) -> str:
         """Unified diff of the working tree against HEAD."""
-        return self._git("diff", "--no-color", "--no-ext-diff", "HEAD", "--", *paths)
+        text = self._git("diff", "--no-color", "--no-ext-diff", "HEAD", "--", *paths)
+        return text + "\n" if text else text  # GitPython strips the final newline
 
     def reset_hard(self) -> None:
         """Make the tracked files equal to HEAD again (used in the session worktree only)."""

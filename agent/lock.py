@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import Self
 
 
 class LockBusy(Exception):
@@ -48,7 +49,7 @@ class SessionLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def __enter__(self) -> SessionLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
