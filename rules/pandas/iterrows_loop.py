@@ -79,12 +79,12 @@ class IterrowsLoop(Rule):
     TRIGGERS = ("iterrows",)
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, ScopeProvider)
 
-    VALID = [
+    VALID = (
         Valid("for row in df.iterrows():\n    print(row)\n"),
         Valid("for row in df.itertuples():\n    print(row.x)\n"),
         Valid("for _, row in df.iterrows(1):\n    print(row['x'])\n"),
-    ]
-    INVALID = [
+    )
+    INVALID = (
         Invalid(
             """
             def total(df):
@@ -181,7 +181,7 @@ class IterrowsLoop(Rule):
         Invalid("for index, row in df.iterrows():\n    total[index] = row['x']\n"),
         # A key that is not a string literal.
         Invalid("for _, row in df.iterrows():\n    x = row[name]\n"),
-    ]
+    )
 
     EQUIVALENCE = Equivalence(
         template="""
