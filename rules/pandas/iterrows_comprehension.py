@@ -87,6 +87,7 @@ class IterrowsComprehension(Rule):
         Valid("names = {str(a): str(b) for a, b in zip(df['a'], df['b'])}\n"),
         Valid("rows = [row for row in df.iterrows()]\n"),
         Valid("rows = [row['a'] for _, row in df.itertuples()]\n"),
+        Valid("rows = [r for _, r in df.iterrows()]\n"),
     )
     INVALID = (
         Invalid(
@@ -161,7 +162,7 @@ class IterrowsComprehension(Rule):
         # Not the whole value of an assignment: reported only.
         Invalid("print([r['x'] for _, r in df.iterrows()])\n"),
         # The row itself escapes.
-        Invalid("rows = [r for _, r in df.iterrows()]\n"),
+        Invalid("rows = [(r, r['x']) for _, r in df.iterrows()]\n"),
     )
 
     EQUIVALENCE = Equivalence(
@@ -220,6 +221,10 @@ class IterrowsComprehension(Rule):
         if frame is None or pair is None:
             return
         index, row = pair
+        if len(parts) == 1 and m.matches(parts[0], m.Name(row.value)) and not clause.ifs:
+            # Only collects the row Series (the fix's own fallback does this):
+            # there is no column read to speed up.
+            return
         problem = None
         if clause.inner_for_in is not None or clause.asynchronous is not None:
             problem = "the comprehension has more than one for clause"
