@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.cache import Cache, Entry, content_hash, rules_fingerprint
-from agent.config import Settings, find_pyproject
+from agent.config import ConfigError, Settings, find_pyproject
 from rules.engine import ParseFailure, applicable_rules, check_source
 from rules.framework import Finding, Rule
-from rules.registry import UnknownRule, select
+from rules import registry
 
 SKIPPED_DIRS = frozenset(
     {".git", ".venv", "venv", "__pycache__", "build", "node_modules", ".kaizen_cache"}
@@ -196,7 +196,8 @@ def discover_files(
 
     def walk(folder: Path) -> None:
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            # Real entries before links, so a file reachable both ways is named by its real path.
+            entries = sorted(os.scandir(folder), key=lambda e: (e.is_symlink(), e.name))
         except OSError as exc:
             errors.append(FileError(relative_to_root(folder, root), f"cannot read: {exc.strerror or exc}"))
             return
@@ -272,20 +273,29 @@ def discover(paths: Sequence[Path], root: Path, settings: Settings) -> list[Path
 
 # -- per-file rule sets -------------------------------------------------------
 
+def selector_matches(rule: type[Rule], selector: str) -> bool:
+    """A selector is a code (KZ201), a code prefix (KZ2) or a rule name, as in --select."""
+    selector = selector.strip()
+    return rule.code.startswith(selector.upper()) or rule.name == selector or selector.upper() == "ALL"
+
+
 class RuleSets:
     """The rules that apply to each file once ``per-file-ignores`` are taken out."""
 
     def __init__(self, rules: Sequence[type[Rule]], settings: Settings) -> None:
         self.rules = list(rules)
-        self.per_file: list[tuple[str, tuple[str, ...]]] = []
+        self.per_file: list[tuple[str, frozenset[str]]] = []
+        known = {r.code: r for r in registry.all_rules()} | {r.code: r for r in self.rules}
         for pattern, selectors in settings.per_file_ignores.items():
-            try:
-                ignored = {r.code for r in select(list(selectors), ())}
-            except UnknownRule as exc:
-                from agent.config import ConfigError
-
-                raise ConfigError(f"per-file-ignores for {pattern!r}: {exc}") from None
-            self.per_file.append((pattern, tuple(sorted(ignored))))
+            ignored: set[str] = set()
+            for selector in selectors:
+                matched = {code for code, rule in known.items() if selector_matches(rule, selector)}
+                if not matched:
+                    raise ConfigError(
+                        f"unknown rule code or prefix {selector!r} in per-file-ignores for {pattern!r}"
+                    )
+                ignored |= matched
+            self.per_file.append((pattern, frozenset(ignored)))
         self._memo: dict[frozenset[str], list[type[Rule]]] = {}
 
     def for_path(self, relative: str) -> list[type[Rule]]:

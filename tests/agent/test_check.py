@@ -16,7 +16,7 @@ from rules.framework import Safety
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 sys.path.insert(0, str(FIXTURES))
-import demo_rules  # noqa: E402
+import demo_rules
 
 DEMO = demo_rules.load()
 DEMO_RULES = (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen)
@@ -52,7 +52,7 @@ def test_text_output_lists_findings_ruff_style_and_exits_1(demo_repo, capsys):
 
 
 def test_unsafe_fixes_flag_marks_unsafe_fixes_as_applicable(demo_repo, capsys):
-    code, out, _ = run(capsys, "check", "--unsafe-fixes")
+    _, out, _ = run(capsys, "check", "--unsafe-fixes")
     assert "src/app/queue.py:14:12: KZ192 [*] `sorted(x)[0]`" in out
     assert "[*] 2 fixable with `kaizen fix --unsafe-fixes`." in out
 
@@ -196,7 +196,7 @@ def test_with_ruff_shows_advisories_without_changing_exit_code(demo_repo, capsys
     }
     fake = _fake_ruff(tmp_path, [advisory])
     monkeypatch.setattr("agent.ruff.find_ruff", lambda: str(fake))
-    code, out, err = run(capsys, "check", "--with-ruff", "src/app/clean.py")
+    code, out, _ = run(capsys, "check", "--with-ruff", "src/app/clean.py")
     assert code == 0
     assert "src/app/clean.py:2:5: PERF401 (ruff advisory) Use a list comprehension" in out
     assert "1 ruff advisory (not counted as findings)." in out
@@ -252,13 +252,13 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
     script = Path(sys.executable).parent / "kaizen"
     completed = subprocess.run(
         [str(script), "check", "--output-format", "json", "--no-cache", "."],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == []
     completed = subprocess.run(
-        [str(script), "check", "--select", "KZ000"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [str(script), "check", "--select", "KZ000"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
     )
     assert completed.returncode == 2
     assert "KZ000" in completed.stderr and "Traceback" not in completed.stderr

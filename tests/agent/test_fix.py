@@ -19,7 +19,7 @@ from rules.framework import Invalid, Rule, Safety, Valid
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 sys.path.insert(0, str(FIXTURES))
-import demo_rules  # noqa: E402
+import demo_rules
 
 DEMO = demo_rules.load()
 DEMO_RULES = (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen)
@@ -126,7 +126,7 @@ def test_fix_keeps_mode_encoding_bom_and_line_endings(tmp_path, monkeypatch, cap
     latin = tmp_path / "latin.py"
     latin.write_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\nq.pop(0)\n")
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(capsys, "fix", ".")
+    code, _, err = run(capsys, "fix", ".")
     assert code == 0, err
     assert crlf.read_bytes() == b"q = []\r\nq.popleft()\r\n"
     assert stat.S_IMODE(crlf.stat().st_mode) == 0o754
@@ -165,8 +165,8 @@ class BreaksCode(Rule):
     message = "a fix that does not compile"
     safety = Safety.SAFE
     TRIGGERS = ("oops",)
-    VALID = [Valid("x = 1\n")]
-    INVALID = [Invalid("oops()\n", None)]
+    VALID = (Valid("x = 1\n"),)
+    INVALID = (Invalid("oops()\n", None),)
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "oops":
