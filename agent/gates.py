@@ -184,6 +184,8 @@ def verify_equivalence(ctx: GateContext, rule: type[Rule], unsafe: bool) -> tupl
 
 @dataclass
 class TestRun:
+    __test__ = False  # not a pytest test class, despite the name
+
     command: list[str]
     ok: bool
     returncode: int | None

@@ -8,7 +8,6 @@ runs its real code paths end to end.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.agent.session.session_rules import BrokenFix, SortedFirst  # noqa: E402
+from tests.agent.session.session_rules import BrokenFix, SortedFirst
 
 TEST_RULES = (SortedFirst, BrokenFix)
 
@@ -130,11 +129,6 @@ def project(tmp_path: Path):
     root = tmp_path / "project"
     make_repo(root)
     return root
-
-
-def run_cli(args: list[str], cwd: Path, env: dict | None = None, timeout: float = 120):
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(autouse=True)

@@ -36,8 +36,8 @@ class SortedFirst(Rule):
     message = "use min() instead of sorting to take the first element"
     safety = Safety.SAFE
     TRIGGERS = ("sorted(",)
-    VALID = [Valid("y = sorted(xs)[1]\n")]
-    INVALID = [Invalid("y = sorted(xs)[0]\n", "y = min(xs)\n")]
+    VALID = (Valid("y = sorted(xs)[1]\n"),)
+    INVALID = (Invalid("y = sorted(xs)[0]\n", "y = min(xs)\n"),)
     EQUIVALENCE = Equivalence(
         template="first = sorted(xs)[0]\n",
         inputs="tests.agent.session.session_inputs:non_empty_int_lists",
@@ -74,8 +74,8 @@ class BrokenFix(Rule):
     message = "test rule with a fix that does not compile"
     safety = Safety.UNSAFE
     TRIGGERS = ("break_me",)
-    VALID = [Valid("keep_me()\n")]
-    INVALID = [Invalid("break_me()\n", None)]
+    VALID = (Valid("keep_me()\n"),)
+    INVALID = (Invalid("break_me()\n", None),)
 
     def visit_Call(self, node: cst.Call) -> None:
         if m.matches(node, m.Call(func=m.Name("break_me"))):

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -395,3 +394,39 @@ def test_a_killed_session_leaves_the_repository_untouched_and_the_next_one_clean
     assert not stale[0].exists()
     assert len(GitRepo(root).repo.git.worktree("list").splitlines()) == 1
     assert snapshot(root)["files"] == before["files"]
+
+
+QUEUE_LIB = """\
+def drain(items):
+    queue = list(items)
+    out = []
+    while queue:
+        out.append(queue.pop(0))
+    return out
+"""
+
+QUEUE_TESTS = """\
+from lib import drain
+
+
+def test_drain_keeps_order():
+    assert drain([3, 1, 2]) == [3, 1, 2]
+"""
+
+
+def test_a_catalogue_rule_runs_through_every_gate(tmp_path: Path):
+    # The real KZ101 rule, its own equivalence inputs and benchmark, in this
+    # environment as the target's.
+    root = tmp_path / "p"
+    # ruff 0.17's default rule set includes import sorting (I001), which the
+    # fix's added import trips in a file without imports; pin the classic set.
+    ruff = '[tool.ruff.lint]\nselect = ["E4", "E7", "E9", "F"]\n'
+    make_repo(root, {"lib.py": QUEUE_LIB, "tests/test_lib.py": QUEUE_TESTS}, smoke=False,
+              extra_config=ruff)
+    summary = run_session(root, SessionOptions(select=("KZ101",)))
+    (commit,) = summary["commits"]
+    assert commit["rule"] == "KZ101"
+    assert "popleft()" in branch_file(root, summary["branch"], "lib.py")
+    gates = {g["name"]: g["status"] for g in record_of(root, summary)["commits"][0]["gates"]}
+    assert gates == {"compiles": "passed", "ruff": "passed", "equivalence": "passed",
+                     "tests": "passed", "smoke": "skipped", "benchmark": "passed"}
