@@ -132,7 +132,7 @@ def describe(python: str, cwd: Path, timeout: float) -> dict:
     }
 
 
-_SENSITIVE_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|AUTH", re.I)
+_SENSITIVE_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|AUTH", re.IGNORECASE)
 
 
 def sensitive_values(env: Mapping[str, str] | None = None) -> list[str]:
