@@ -59,3 +59,28 @@ def build_project(path: Path) -> GitRepo:
     except GitError as exc:
         raise UserError(f"cannot commit the demo project in {path}: {exc}.") from None
     return repo
+
+
+def run_demo(
+    path: Path,
+    *,
+    budget: float = 600.0,
+    unsafe_fixes: bool = False,
+    select: tuple[str, ...] | None = None,
+    json: bool = False,
+) -> dict:
+    """Build the project at ``path`` and run a session on it; the session's summary.
+
+    The demo's smoke command imports the bundled trainer, so the target
+    interpreter is the one running kaizen.
+    """
+    import sys
+
+    from agent.session import SessionOptions, run_session
+
+    build_project(path)
+    options = SessionOptions(
+        python=sys.executable, budget=budget, json=json,
+        unsafe_fixes=unsafe_fixes or None, select=select,
+    )
+    return run_session(path, options)
