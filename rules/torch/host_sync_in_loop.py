@@ -338,6 +338,7 @@ class HostSyncInLoop(Rule):
         target = torch.zeros(64, 16)
         """,
         before="""
+        import torch.nn.functional as F
         total = 0.0
         for batch in batches:
             loss = F.mse_loss(batch, target)
@@ -482,6 +483,9 @@ class HostSyncInLoop(Rule):
             return "the statement is nested in a block other than if/else inside the loop"
         if not evident and not self._is_tensor(device_expr, loop):
             return f"`{self._module.code_for_node(device_expr)}` is not provably a tensor"
+        exposed = c.exception_exposed(self, loop)
+        if exposed:
+            return exposed
         bound = c.bound_before(self, loop, target.value)
         if bound is None or not (
             c.is_zero_literal(bound.value)
@@ -490,9 +494,6 @@ class HostSyncInLoop(Rule):
         ):
             start = "0 or 0.0" if zero else "[]"
             return f"`{target.value}` is not set to {start} before the loop in the same block"
-        exposed = c.exception_exposed(self, loop)
-        if exposed:
-            return exposed
         return c.local_only(self, target)
 
     def _sync(self, expr) -> tuple[str, cst.BaseExpression, bool] | None:

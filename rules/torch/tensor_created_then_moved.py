@@ -167,7 +167,8 @@ class TensorCreatedThenMoved(Rule):
             dev = "cuda:0" if use_gpu else "cpu"
             w = torch.ones(
                 3,
-                4, device=dev,
+                4,
+                device=dev,
             )
             """,
         ),
@@ -224,6 +225,7 @@ class TensorCreatedThenMoved(Rule):
         rows = [[float(i * 64 + j) for j in range(64)] for i in range(256)]
         """,
         before="""
+        import torch
         mask = torch.zeros(1024, 1024).to(torch.device(DEVICE))
         table = torch.tensor(rows).to(torch.device(DEVICE))
         """,
@@ -245,7 +247,7 @@ class TensorCreatedThenMoved(Rule):
         device = self._device_argument(node)
         reason = None
         if names & RANDOM:
-            reason = "created on the device the tensor draws from another generator"
+            reason = "a random tensor made on the device draws from that device's generator, so its values would change"
         elif device is None:
             reason = "the `.to()` argument is not provably a device"
         else:
@@ -260,16 +262,19 @@ class TensorCreatedThenMoved(Rule):
             return
         args = list(creation.args)
         last = args[-1]
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         if last.comma is cst.MaybeSentinel.DEFAULT:
-            args[-1] = last.with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            )
+            args[-1] = last.with_changes(comma=space)
             trailing = cst.MaybeSentinel.DEFAULT
         else:
-            # Keep a trailing comma (and the line break after it) where it was.
-            args[-1] = last.with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            # A trailing comma stays last; with one argument per line the new
+            # argument gets a line of its own, like its neighbours.
+            one_per_line = (
+                len(args) >= 2
+                and isinstance(args[-2].comma, cst.Comma)
+                and isinstance(args[-2].comma.whitespace_after, cst.ParenthesizedWhitespace)
             )
+            args[-1] = last.with_changes(comma=args[-2].comma if one_per_line else space)
             trailing = last.comma
         new_arg = cst.Arg(
             value=device,

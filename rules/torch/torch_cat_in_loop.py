@@ -293,6 +293,7 @@ class TorchCatInLoop(Rule):
         batches = [torch.randn(64, 32) for _ in range(500)]
         """,
         before="""
+        import torch
         preds = torch.empty(0)
         for batch in batches:
             preds = torch.cat([preds, batch * 2])
@@ -375,11 +376,11 @@ class TorchCatInLoop(Rule):
             return "the join is nested in a block other than if/else inside the loop"
         if dim_arg is not None and c.int_literal(dim_arg.value) is None:
             return "`dim` is not a literal integer"
-        if c.bound_before(self, loop, target.value) is None:
-            return f"`{target.value}` is not assigned before the loop in the same block"
         exposed = c.exception_exposed(self, loop)
         if exposed:
             return exposed
+        if c.bound_before(self, loop, target.value) is None:
+            return f"`{target.value}` is not assigned before the loop in the same block"
         return c.local_only(self, target)
 
 
