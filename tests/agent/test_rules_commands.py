@@ -45,8 +45,8 @@ class SquareWithPow(Rule):
     message = "square computed with math.pow"
     safety = Safety.SAFE
     TRIGGERS = ("pow",)
-    VALID = [Valid("x = math.pow(a, 3)\n")]
-    INVALID = [Invalid("x = math.pow(a, 2)\n", "import operator\n\nx = operator.mul(a, a)\n")]
+    VALID = (Valid("x = math.pow(a, 3)\n"),)
+    INVALID = (Invalid("x = math.pow(a, 2)\n", "import operator\n\nx = operator.mul(a, a)\n"),)
     EQUIVALENCE = Equivalence("y = math.pow(a, 2)", inputs="x:y", outputs=("y",))
     BENCH = Bench(setup="import math\nimport operator\na = 3.0\n", before="math.pow(a, 2)\n",
                   size="one float")

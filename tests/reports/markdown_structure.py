@@ -33,7 +33,7 @@ def split_fences(markdown: str) -> Document:
             i += 1
             continue
         length, info = len(opening.group(1)), opening.group(2).strip()
-        closing = re.compile(r"^`{%d,}\s*$" % length)
+        closing = re.compile(rf"^`{{{length},}}\s*$")
         body = []
         i += 1
         while i < len(lines) and not closing.match(lines[i]):

@@ -50,8 +50,8 @@ def test_hostile_record_renders_inert(record, structure):
     assert "**strong**" not in live
     assert "http://evil" not in live and "www.evil" not in live
     # No heading or list item that the record opened.
-    assert not re.search(r"^#+ heading", markdown, flags=re.M)
-    assert not re.search(r"^- item", markdown, flags=re.M)
+    assert not re.search(r"^#+ heading", markdown, flags=re.MULTILINE)
+    assert not re.search(r"^- item", markdown, flags=re.MULTILINE)
 
 
 def test_hostile_code_stays_inside_its_fence(record, structure):

@@ -18,12 +18,12 @@ def _section(markdown: str, title: str) -> str:
 
 def test_report_has_every_section_in_order(record):
     markdown = render_markdown(record)
-    headings = re.findall(r"^## (.+)$", markdown, flags=re.M)
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert headings == [
         "Summary", "Changes", "Reverted changes", "Skipped findings", "Ruff advisories",
         "Smoke run", "Baseline", "Settings", "Environment",
     ]
-    assert re.findall(r"^### \d+\. (KZ\d{3}) ", markdown, flags=re.M) == ["KZ201", "KZ101"]
+    assert re.findall(r"^### \d+\. (KZ\d{3}) ", markdown, flags=re.MULTILINE) == ["KZ201", "KZ101"]
 
 
 def test_summary_states_status_changes_and_duration(record):

@@ -13,7 +13,6 @@ import json
 import time
 
 import torch
-
 from marketlab import prep
 from marketlab.dataset import DayWindows
 from marketlab.train import make_model, mean_rank_ic, predict, train_epoch

@@ -1,6 +1,5 @@
 import numpy as np
 import torch
-
 from marketlab.dataset import DayWindows
 
 

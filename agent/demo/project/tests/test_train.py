@@ -1,6 +1,5 @@
 import numpy as np
 import torch
-
 from marketlab.dataset import DayWindows
 from marketlab.train import make_model, mean_rank_ic, predict, train_epoch
 
