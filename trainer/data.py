@@ -126,7 +126,7 @@ def load_panel(source: str | Path | pl.DataFrame, cfg: DataConfig) -> Panel:
     )
     if df["code"].null_count() or df["date"].null_count():
         raise DataError("columns 'code' and 'date' must not contain nulls.")
-    dup = df.select(pl.struct("code", "date").is_duplicated().sum()).item()
+    dup = df.height - df.select(pl.struct("code", "date").n_unique()).item()
     if dup:
         first = df.filter(pl.struct("code", "date").is_duplicated()).row(0, named=True)
         raise DataError(
@@ -218,6 +218,7 @@ def normalise_per_date(
     names = list(names) if names is not None else [f"f{j}" for j in range(raw.shape[2])]
     x = np.where(valid[:, :, None], raw, np.nan).astype(np.float64)
     missing = ~np.isfinite(x)
+    x[missing] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "zscore":
