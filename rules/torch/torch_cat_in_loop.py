@@ -81,7 +81,7 @@ class TorchCatInLoop(Rule):
         ParentNodeProvider,
         ScopeProvider,
     )
-    TRIGGERS = ("cat",)
+    TRIGGERS = ("cat(",)
 
     VALID = (
         # The accumulator is read in the loop: this is computation, not collection.
