@@ -103,5 +103,8 @@ def summarise(
         out[f"ls_return_{h}d"] = vals[2]
         out[f"sharpe_{h}d"] = sharpe
         out[f"hit_rate_{h}d"] = vals[3]
-    out["rank_ic_mean"] = sum(out[f"rank_ic_{h}d"] for h in horizons) / len(horizons)
+    finite = [out[f"rank_ic_{h}d"] for h in horizons if out[f"rank_ic_{h}d"] == out[f"rank_ic_{h}d"]]
+    # mean over the horizons that have validation targets (the longest may have none
+    # in a very short panel)
+    out["rank_ic_mean"] = sum(finite) / len(finite) if finite else float("nan")
     return out

@@ -353,7 +353,7 @@ class Trainer:
             self.epoch += 1
             val = self.evaluate()
             metric = val[cfg.train.early_stop_metric]
-            improved = metric > self.best_metric
+            improved = bool(metric > self.best_metric) or self.best_state is None  # NaN never improves
             if improved:
                 self.best_metric, self.best_epoch, self.bad_epochs = metric, self.epoch, 0
                 self.best_state = copy.deepcopy(self.model.state_dict())
