@@ -262,6 +262,9 @@ class Outcome:
     smoke_after: SmokeRun | None = None
     not_applied: str | None = None
     ruff_counts: Counter | None = None
+    # Safety of the fixes actually applied: a rule may offer a safe and an
+    # unsafe rewrite of the same code, and --unsafe-fixes picks the latter.
+    safety: Safety = Safety.SAFE
 
     @property
     def failed_gate(self) -> GateResult | None:
@@ -307,6 +310,8 @@ def apply_group(run: SessionRun, group: Group) -> tuple[bytes, Outcome]:
             outcome.not_applied = "the fix no longer applies to the file as it is now"
         return original, outcome
     target.write_bytes(result.source.encode("utf-8"))
+    if any(f.safety is Safety.UNSAFE for f in applied):
+        outcome.safety = Safety.UNSAFE
     outcome.lines = [{"path": group.path, "line": f.span.line, "end_line": f.span.end_line}
                      for f in applied]
     outcome.diff = run.worktree.diff([group.path])
@@ -316,7 +321,7 @@ def apply_group(run: SessionRun, group: Group) -> tuple[bytes, Outcome]:
 def verify_group(run: SessionRun, outcome: Outcome) -> None:
     """Run the gates in order, stopping at the first failure."""
     ctx, group, files = run.ctx, outcome.group, [outcome.group.path]
-    unsafe = group.safety is Safety.UNSAFE
+    unsafe = outcome.safety is Safety.UNSAFE
 
     def timed(gate_fn):
         started = time.perf_counter()
@@ -399,7 +404,7 @@ def commit_message(group: Group, outcome: Outcome, figures: dict) -> str:
     lines = [
         f"{rule.code} {rule.name}: {group.path}",
         "",
-        (f"Rule {rule.code} ({rule.name}, {group.safety.value} fix) rewrote "
+        (f"Rule {rule.code} ({rule.name}, {outcome.safety.value} fix) rewrote "
          f"{len(outcome.lines)} place(s) in {group.path} (line {places})."),
         "",
         "Measured:",
@@ -718,7 +723,7 @@ def _try_group(run: SessionRun, group: Group, record: dict, state: SessionState,
     sha = None if dry_run else run.worktree.commit([group.path], message, identity)
     record["commits"].append({
         "sha": sha, "rule": group.rule.code, "name": group.rule.name,
-        "safety": group.safety.value, "files": [group.path], "lines": outcome.lines,
+        "safety": outcome.safety.value, "files": [group.path], "lines": outcome.lines,
         "diff": outcome.diff, "message": message,
         "gates": [g.to_dict() for g in outcome.gates], "measured": figures,
     })
