@@ -120,3 +120,55 @@ def host_sync_inputs() -> st.SearchStrategy:
             "counts": st.lists(count, max_size=12),
         }
     )
+
+
+_ITEM_DTYPES = (
+    torch.float32,
+    torch.float64,
+    torch.bfloat16,
+    torch.int64,
+    torch.uint8,
+    torch.bool,
+)
+
+
+def _element_values(dtype: torch.dtype) -> st.SearchStrategy:
+    if dtype == torch.uint8:
+        return st.integers(0, 255)
+    if dtype == torch.float64:
+        return st.floats(allow_nan=True, allow_infinity=True)
+    return _values(dtype)
+
+
+@st.composite
+def _item_tensor(draw) -> torch.Tensor:
+    """A tensor read element by element: shapes [n], [n, 1], [n, 1, 1],
+    [n, 2], [n, 0], [0, 3] and 0-d, every dtype above, and floating tensors
+    that require grad."""
+    n = draw(st.integers(0, 5))
+    shape = draw(st.sampled_from(((n,), (n, 1), (n, 1, 1), (n, 2), (n, 0), (0, 3), ())))
+    dtype = draw(st.sampled_from(_ITEM_DTYPES))
+    count = 1
+    for size in shape:
+        count *= size
+    values = draw(st.lists(_element_values(dtype), min_size=count, max_size=count))
+    result = torch.tensor(values, dtype=dtype).reshape(shape)
+    if dtype.is_floating_point and draw(st.booleans()):
+        result.requires_grad_(True)
+    return result
+
+
+def item_per_element_inputs() -> st.SearchStrategy:
+    """A tensor read one element per pass (see ``_item_tensor``); codes to
+    enumerate, as many as or more or fewer than its rows; a range that can
+    start below zero and end past the rows; and a flag that makes the first
+    pass skip its read."""
+    return st.fixed_dictionaries(
+        {
+            "pred": _item_tensor(),
+            "codes": st.integers(0, 7).map(lambda n: [f"c{k}" for k in range(n)]),
+            "start": st.integers(-7, 3),
+            "stop": st.integers(-2, 7),
+            "flag": st.booleans(),
+        }
+    )
