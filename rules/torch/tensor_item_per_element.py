@@ -65,6 +65,12 @@ class TensorItemPerElement(Rule):
     for the device once per element; on a CPU each one still pays for
     indexing, a new 0-d tensor and a conversion. One `.tolist()` before the
     loop reads every value at once, and the loop then indexes a Python list.
+    Reading 2,000 float32 predictions into a dict by index on the CPU, the
+    rewrite ran 9.5x and 10.0x faster than the original loop in two runs on
+    a shared 2-core machine (the rule's BENCH: `python -c "from
+    rules.registry import get; from rules.measure.job import run_here;
+    print(run_here(get('KZ406')))"`); on a GPU each avoided `.item()` is
+    also an avoided wait for the device.
 
     ## Example
     ```python
@@ -514,7 +520,7 @@ class TensorItemPerElement(Rule):
                 return (
                     f"`{written}[...] = ...` in the loop could write into `{tensor}` through a view"
                 )
-        assign = c.bound_before(self, loop, tensor)
+        assign = self._assigned_before(loop, tensor)
         if assign is None:
             return f"`{tensor}` is not assigned before the loop in the same block"
         if not self._is_tensor(assign.value, assign):
@@ -525,6 +531,45 @@ class TensorItemPerElement(Rule):
             if isinstance(t.target, cst.Name) and t.target.value == tensor
         )
         return c.local_only(self, name)
+
+    def _assigned_before(self, statement, name: str) -> cst.Assign | None:
+        """The plain ``name = ...`` that gives ``name`` its value when
+        ``statement`` runs (see ``bound_before``), also found as the last word
+        on ``name`` inside an earlier ``with torch.no_grad():`` block, whose
+        body always runs to its end or raises."""
+        found = c.bound_before(self, statement, name)
+        if found is not None:
+            return found
+        block = c.parent(self, statement)
+        statements = getattr(block, "body", None)
+        if not isinstance(statements, (list, tuple)) or statement not in statements:
+            return None
+        for earlier in reversed(statements[: statements.index(statement)]):
+            if not c.name_uses(earlier, name):
+                continue
+            if not (
+                isinstance(earlier, cst.With)
+                and isinstance(earlier.body, cst.IndentedBlock)
+                and earlier.body.body
+                and all(
+                    item.asname is None and c.is_torch_namespace_call(self, item.item)
+                    for item in earlier.items
+                )
+            ):
+                return None
+            last = earlier.body.body[-1]
+            if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1:
+                only = last.body[0]
+                if (
+                    isinstance(only, cst.Assign)
+                    and len(only.targets) == 1
+                    and _is_name(only.targets[0].target, name)
+                ):
+                    return only
+            if c.name_uses(last, name):
+                return None
+            return self._assigned_before(last, name)
+        return None
 
     def _hoist(self, node, loop, new_loop, tensor, values, message) -> None:
         text = _HOIST.format(values=values, t=tensor, indent=self._module.default_indent)
@@ -570,7 +615,7 @@ class TensorItemPerElement(Rule):
         )
 
     def _is_new_container(self, loop: cst.For, name: str) -> bool:
-        assign = c.bound_before(self, loop, name)
+        assign = self._assigned_before(loop, name)
         if assign is None:
             return False
         value = assign.value
@@ -612,7 +657,7 @@ class TensorItemPerElement(Rule):
             return self._is_tensor(expr.expression, statement, depth + 1)
         if isinstance(expr, cst.Name):
             line = c.parent(self, statement)
-            earlier = c.bound_before(self, line, expr.value) if line is not None else None
+            earlier = self._assigned_before(line, expr.value) if line is not None else None
             return earlier is not None and self._is_tensor(earlier.value, earlier, depth + 1)
         return False
 
