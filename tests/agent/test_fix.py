@@ -196,3 +196,38 @@ def test_fix_in_parallel_matches_fix_in_one_process(tmp_path):
     assert snapshot(serial) == snapshot(parallel)
     assert len(one.applied) == len(two.applied) == 24
     assert (serial / "m3.py").read_text() == "q3 = []\nq3.popleft()\nv = min(q3)\n"
+
+
+@pytest.fixture
+def mltrain_repo(tmp_path, monkeypatch):
+    """tests/fixtures/repos/mltrain, checked with the real catalogue."""
+    repo = tmp_path / "mltrain"
+    shutil.copytree(FIXTURES / "mltrain", repo)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_real_rules_diff_on_the_mltrain_fixture(mltrain_repo, capsys):
+    """iterrows comprehension, list.pop(0) queue and torch.cat in a loop, as
+    the real rules rewrite them today; update mltrain.diff when a rule's
+    output changes on purpose."""
+    before = snapshot(mltrain_repo)
+    code, out, err = run(capsys, "fix", "--diff", "--no-cache")
+    assert code == 1
+    assert out == (FIXTURES / "mltrain.diff").read_text()
+    assert err == "Would fix 3 findings in 3 files.\n"
+    assert snapshot(mltrain_repo) == before
+
+
+def test_real_rules_after_fix_check_finds_nothing_safe_to_fix(mltrain_repo, capsys):
+    import json
+
+    run(capsys, "fix")
+    for path in mltrain_repo.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+    code, out, _ = run(capsys, "check", "--output-format", "json")
+    left = json.loads(out)
+    assert [r for r in left if r["fixable"] and r["safety"] == "safe"] == []
+    assert {r["code"] for r in left} <= {"KZ201", "KZ405"}  # the unsafe variant and a display-only one
+    code, out, _ = run(capsys, "fix", "--diff")
+    assert (code, out) == (0, "")
