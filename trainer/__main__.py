@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+
+# A training step is many small tensor ops. With OpenMP's default busy-waiting,
+# two threads on two shared cores can run 10x slower than one when other
+# processes compete for the cores; passive waiting avoids that collapse. It
+# must be set before torch loads libgomp, so here, before any torch import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from trainer.errors import TrainerError
 
