@@ -89,6 +89,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--alpha", type=float, default=100.0, help="ridge penalty")
     p.add_argument("--skip-model", action="store_true", help="only the ridge baseline")
+    p.add_argument("--skip-ridge", action="store_true", help="only the trained models")
+    p.add_argument("--models", default="nogat,gat", help="which runs: nogat, gat or both (comma separated)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
@@ -98,11 +100,16 @@ def main() -> None:
     rows: dict[str, dict[int, float]] = {}
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    rows["ridge own"] = ridge_baseline(panel, split, cfg.data.window, args.alpha, False)
-    rows["ridge +sector mean"] = ridge_baseline(panel, split, cfg.data.window, args.alpha, True)
-    times["ridge"] = time.perf_counter() - t0
+    if not args.skip_ridge:
+        rows["ridge own"] = ridge_baseline(panel, split, cfg.data.window, args.alpha, False)
+        rows["ridge +sector mean"] = ridge_baseline(panel, split, cfg.data.window, args.alpha, True)
+        times["ridge"] = time.perf_counter() - t0
     if not args.skip_model:
-        for name, gat in (("model no GAT", False), ("model GAT", True)):
+        wanted = set(args.models.split(","))
+        runs = [("model no GAT", False, "nogat"), ("model GAT", True, "gat")]
+        for name, gat, key in runs:
+            if key not in wanted:
+                continue
             run_cfg = load_config(args.preset, [*args.set, f"model.use_gat={str(gat).lower()}"])
             result, secs = train_model(run_cfg, panel, split)
             rows[name] = {h: result[f"val_rank_ic_{h}d"] for h in cfg.data.horizons}

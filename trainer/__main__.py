@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(exc).strip()
         print(f"error: {msg[0].lower() + msg[1:] if msg else type(exc).__name__}", file=sys.stderr)
         return 2
+    except OSError as exc:  # unwritable --out, a folder where a file was expected, ...
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130

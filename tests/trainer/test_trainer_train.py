@@ -33,7 +33,7 @@ def test_tiny_fit_end_to_end(tmp_path, tiny_panel_path):
 
 def test_resume_continues_exactly(tmp_path, tiny_panel_df):
     # dropout on, so the restored RNG state matters too
-    cfg = load_config("tiny", ["model.dropout=0.2", "train.epochs=3"])
+    cfg = load_config("tiny", ["model.dropout=0.2"])
     full = fit(cfg, data=tiny_panel_df, out_dir=tmp_path / "full", log=lambda s: None)
     part = fit(cfg, data=tiny_panel_df, out_dir=tmp_path / "part", log=lambda s: None, stop_after_epoch=1)
     assert part["epochs_run"] == 1
