@@ -24,13 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build the project here (absent or empty folder; default: a new temporary folder)",
     )
     parser.add_argument("--json", action="store_true", help="print the session summary as JSON")
-    # Off by default, following the rule labels: the host-sync fix (KZ402) is
-    # labelled unsafe, and turning unsafe fixes on also swaps KZ201's verified
-    # positional rewrite for its unsafe column-wise one. On a CPU the host-sync
-    # pattern does not get faster, so the benchmark gate would revert it anyway.
+    # Off by default, following the rule labels. The host-sync family is still
+    # represented by KZ406 (per-element .item() reads, a safe fix); KZ402's
+    # per-step accumulation fix is unsafe, pays off only on a GPU, and turning
+    # unsafe fixes on also swaps KZ201's verified positional rewrite for its
+    # unsafe column-wise one.
     parser.add_argument(
         "--unsafe-fixes", action="store_true",
-        help="also try fixes labelled unsafe (the host-sync family; worth it on a GPU)",
+        help="also try fixes labelled unsafe (KZ402 per-step accumulation: worth it on a GPU)",
     )
     parser.add_argument(
         "--budget", type=float, default=DEFAULT_BUDGET_S,

@@ -15,7 +15,7 @@ import time
 import torch
 from marketlab import prep
 from marketlab.dataset import DayWindows
-from marketlab.train import make_model, mean_rank_ic, predict, train_epoch
+from marketlab.train import latest_scores, make_model, mean_rank_ic, predict, train_epoch
 
 EPOCHS = 2
 WINDOW = 20
@@ -41,9 +41,11 @@ def main() -> None:
         loss = train_epoch(model, train, optimizer)
     train_s = time.perf_counter() - train_started
     preds, truth = predict(model, valid)
+    scores = latest_scores(model, valid, stocks["code"].tolist())
     metrics = {
         "loss": round(loss, 6),
         "rank_ic": round(mean_rank_ic(preds, truth, features.shape[1]), 6),
+        "mean_score": round(sum(scores.values()) / len(scores), 6),
         "samples_per_s": round(EPOCHS * len(train) * features.shape[1] / train_s, 1),
         "wall_s": round(time.perf_counter() - started, 3),
     }

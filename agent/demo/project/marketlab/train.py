@@ -60,3 +60,16 @@ def mean_rank_ic(preds: torch.Tensor, targets: torch.Tensor, n_stocks: int) -> f
         for d in range(days)
     ]
     return float(torch.stack(values).mean()) if values else 0.0
+
+
+@torch.no_grad()
+def latest_scores(model, dataset, codes: list[str]) -> dict[str, float]:
+    """Median next-day prediction of every stock on the dataset's last day, by code."""
+    model.eval()
+    mid = QUANTILES.index(0.5)
+    x, _, edge_index, edge_attr = dataset[len(dataset) - 1]
+    pred = model(x, edge_index, edge_attr)[:, 0, mid].cpu()
+    scores = {}
+    for i, code in enumerate(codes):
+        scores[code] = pred[i].item()
+    return scores

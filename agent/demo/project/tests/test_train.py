@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 from marketlab.dataset import DayWindows
-from marketlab.train import make_model, mean_rank_ic, predict, train_epoch
+from marketlab.train import latest_scores, make_model, mean_rank_ic, predict, train_epoch
 
 
 def _dataset() -> DayWindows:
@@ -34,3 +34,14 @@ def test_predictions_line_up_with_targets():
     assert preds.shape == targets.shape == (3 * 8,)
     assert torch.equal(targets[:8], data.targets[19][:, 0])
     assert -1.0 <= mean_rank_ic(preds, targets, 8) <= 1.0
+
+
+def test_latest_scores_are_the_last_days_median_predictions_by_code():
+    data = _dataset()
+    model = make_model(n_features=4, hidden=8)
+    codes = [f"S{i}" for i in range(8)]
+    scores = latest_scores(model, data, codes)
+    preds, _ = predict(model, data)
+    assert list(scores) == codes
+    assert all(type(value) is float for value in scores.values())
+    assert list(scores.values()) == preds[-8:].tolist()
