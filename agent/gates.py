@@ -396,7 +396,9 @@ def measure_pattern(ctx: GateContext, rule: type[Rule], unsafe: bool) -> dict:
         return {"error": f"the benchmark did not run in the target: {result.describe_failure()}"}
     if not isinstance(outcome, dict) or "speedup" not in outcome:
         return {"error": f"the benchmark failed: {outcome.get('error', 'no result')}"}
-    outcome["command"] = f"kaizen rule {rule.code} --bench --python {ctx.python}"
+    outcome["command"] = f"kaizen rule {rule.code} --bench --python {ctx.python}" + (
+        " --unsafe-fixes" if unsafe else ""
+    )
     return outcome
 
 

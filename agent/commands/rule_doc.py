@@ -34,14 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats (default 7)")
     parser.add_argument(
+        "--unsafe-fixes", action="store_true",
+        help="time the rule's unsafe rewrite where it offers one (default: the rewrite its label promises)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds before the benchmark is stopped"
     )
 
 
-def measure(rule, python: str, repeats: int, timeout: float) -> dict:
+def measure(rule, python: str, repeats: int, timeout: float, unsafe_fixes: bool = False) -> dict:
     """The rule's pattern benchmark run in ``python``; figures as in benchmarks.json."""
     try:
-        job = build_bench_job(rule, repeats=repeats)
+        job = build_bench_job(rule, repeats=repeats, unsafe_fixes=unsafe_fixes or None)
     except NoBenchmark as exc:
         raise UserError(f"{exc}.", exit_code=2) from None
     env = dict(os.environ)
@@ -63,6 +67,8 @@ def measure(rule, python: str, repeats: int, timeout: float) -> dict:
         reason = result.get("error") or (done.stderr.strip().splitlines() or [""])[-1]
         raise UserError(f"the benchmark of {rule.code} failed: {done.describe_failure()}; {reason}")
     command = f"kaizen rule {rule.code} --bench --python {python} --repeats {repeats}"
+    if unsafe_fixes:
+        command += " --unsafe-fixes"
     result.update(
         machine=_machine(), date=datetime.now(UTC).strftime("%Y-%m-%d"), command=command
     )
@@ -91,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1.", exit_code=2)
     if args.bench:
-        figures = measure(rule, args.python, args.repeats, args.timeout)
+        figures = measure(rule, args.python, args.repeats, args.timeout, args.unsafe_fixes)
         sys.stdout.write(render_figures(figures, rule.code))
         return 0
     sys.stdout.write(render_rule(rule_entry(rule, load_benchmarks().get(rule.code))))
