@@ -11,14 +11,14 @@ says so in one sentence and exits 0.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see trainer/__main__.py
 
-import torch  # noqa: E402
+import torch
 
 
 def run(preset: str, overrides: list[str], panel, split) -> dict:
@@ -28,7 +28,9 @@ def run(preset: str, overrides: list[str], panel, split) -> dict:
     cfg = load_config(preset, overrides)
     torch.cuda.reset_peak_memory_stats()
     torch.cuda.synchronize()
-    trainer = Trainer(cfg, panel, split, None, Runtime(device=torch.device("cuda")), log=lambda s: None)
+    trainer = Trainer(
+        cfg, panel, split, None, Runtime(device=torch.device("cuda")), log=lambda s: None
+    )
     t0 = time.perf_counter()
     result = trainer.fit()
     torch.cuda.synchronize()
@@ -62,14 +64,22 @@ def main() -> int:
     panel = load_for_config(cfg)
     split = make_split(panel, cfg.data)
     results = {
-        "bf16+compile": run(args.preset, [*base, "train.precision=bf16", "train.compile=true"], panel, split),
-        "fp32 eager": run(args.preset, [*base, "train.precision=fp32", "train.compile=false"], panel, split),
+        "bf16+compile": run(
+            args.preset, [*base, "train.precision=bf16", "train.compile=true"], panel, split
+        ),
+        "fp32 eager": run(
+            args.preset, [*base, "train.precision=fp32", "train.compile=false"], panel, split
+        ),
     }
     name = torch.cuda.get_device_name()
-    print(f"{name}, preset {args.preset}, {len(panel.codes)} stocks, {split.train_days.size} train days")
+    print(
+        f"{name}, preset {args.preset}, {len(panel.codes)} stocks, {split.train_days.size} train days"
+    )
     for mode, r in results.items():
-        print(f"{mode:>13}: {r['days_per_s']:.1f} train days/s, peak GPU memory {r['peak_mem_mb']:.0f} MiB, "
-              f"train {r['train_s']:.1f} s (first epoch includes compilation), val RankIC 1d {r['val_rank_ic_1d']:.3f}")
+        print(
+            f"{mode:>13}: {r['days_per_s']:.1f} train days/s, peak GPU memory {r['peak_mem_mb']:.0f} MiB, "
+            f"train {r['train_s']:.1f} s (first epoch includes compilation), val RankIC 1d {r['val_rank_ic_1d']:.3f}"
+        )
     if args.json:
         print(json.dumps({"device": name, **results}))
     return 0

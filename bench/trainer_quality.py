@@ -13,14 +13,15 @@ train days, same embargo, same validation days as the trainer.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import time
 
 import numpy as np
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see trainer/__main__.py
 
-import torch  # noqa: E402
+import torch
 
 from trainer.config import load_config
 from trainer.data import load_for_config, make_split, window_valid
@@ -77,8 +78,13 @@ def ridge_baseline(panel, split, window: int, alpha: float, with_sector: bool) -
 
 def train_model(cfg, panel, split) -> tuple[dict, float]:
     t0 = time.perf_counter()
-    trainer = Trainer(cfg, panel, split, None, Runtime(device=torch.device(
-        "cuda" if torch.cuda.is_available() else "cpu")))
+    trainer = Trainer(
+        cfg,
+        panel,
+        split,
+        None,
+        Runtime(device=torch.device("cuda" if torch.cuda.is_available() else "cpu")),
+    )
     result = trainer.fit()
     return result, time.perf_counter() - t0
 
@@ -90,7 +96,9 @@ def main() -> None:
     p.add_argument("--alpha", type=float, default=100.0, help="ridge penalty")
     p.add_argument("--skip-model", action="store_true", help="only the ridge baseline")
     p.add_argument("--skip-ridge", action="store_true", help="only the trained models")
-    p.add_argument("--models", default="nogat,gat", help="which runs: nogat, gat or both (comma separated)")
+    p.add_argument(
+        "--models", default="nogat,gat", help="which runs: nogat, gat or both (comma separated)"
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
@@ -116,8 +124,10 @@ def main() -> None:
             times[name] = secs
             rows[name + " (best epoch)"] = {0: result["best_epoch"]}
 
-    print(f"\nmean daily validation RankIC, {len(panel.codes)} stocks, {len(panel.dates)} days, "
-          f"train {split.train_days.size} / val {split.val_days.size} days")
+    print(
+        f"\nmean daily validation RankIC, {len(panel.codes)} stocks, {len(panel.dates)} days, "
+        f"train {split.train_days.size} / val {split.val_days.size} days"
+    )
     names = [n for n in rows if "best epoch" not in n]
     print("| horizon | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
@@ -125,8 +135,17 @@ def main() -> None:
         print(f"| {h}d | " + " | ".join(f"{rows[n][h]:.3f}" for n in names) + " |")
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     if args.json:
-        print(json.dumps({"rank_ic": {n: rows[n] for n in names}, "seconds": times,
-                          "best_epoch": {n: rows[n + " (best epoch)"][0] for n in names if n.startswith("model")}}))
+        print(
+            json.dumps(
+                {
+                    "rank_ic": {n: rows[n] for n in names},
+                    "seconds": times,
+                    "best_epoch": {
+                        n: rows[n + " (best epoch)"][0] for n in names if n.startswith("model")
+                    },
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ from random returns. Prints the median over repeats (warm-up excluded).
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import statistics
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see trainer/__main__.py
 
-import torch  # noqa: E402
+import torch
 
 from trainer.config import LossConfig, ModelConfig
 from trainer.graph import build_correlation_graph
@@ -30,7 +30,9 @@ def main() -> None:
     p.add_argument("--stocks", type=int, default=256)
     p.add_argument("--features", type=int, default=82)
     p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--vsn-hidden", type=int, default=16, help="per-feature GRN width (model.vsn_hidden)")
+    p.add_argument(
+        "--vsn-hidden", type=int, default=16, help="per-feature GRN width (model.vsn_hidden)"
+    )
     p.add_argument("--window", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=7)
@@ -42,7 +44,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     heads = 4 if args.hidden % 4 == 0 else 1
-    cfg = ModelConfig(hidden=args.hidden, vsn_hidden=args.vsn_hidden, heads=heads, use_gat=not args.no_gat)
+    cfg = ModelConfig(
+        hidden=args.hidden, vsn_hidden=args.vsn_hidden, heads=heads, use_gat=not args.no_gat
+    )
     model = ATFTGATFAN(cfg, args.features, n_horizons=4)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(args.stocks, args.window, args.features)
@@ -87,8 +91,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"median step {result['step_s']:.3f} s wall, {result['step_cpu_s']:.3f} s CPU (min {result['min_s']:.3f}, max {result['max_s']:.3f}) "
-              f"over {args.repeats} repeats; {result['params']:,} parameters")
+        print(
+            f"median step {result['step_s']:.3f} s wall, {result['step_cpu_s']:.3f} s CPU (min {result['min_s']:.3f}, max {result['max_s']:.3f}) "
+            f"over {args.repeats} repeats; {result['params']:,} parameters"
+        )
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp, preset: str):
-        sp.add_argument("--preset", default=preset, help=f"preset name or YAML path (default {preset})")
+        sp.add_argument(
+            "--preset", default=preset, help=f"preset name or YAML path (default {preset})"
+        )
         sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override")
         sp.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
 
@@ -105,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("fit", help="train a model")
     sp.add_argument("--data", help="Parquet panel (default: data.path or the synthetic market)")
     sp.add_argument("--out", default="runs/atft", help="folder for checkpoints and metrics.jsonl")
-    sp.add_argument("--resume", nargs="?", const="auto", help="checkpoint to resume (default OUT/last.pt)")
+    sp.add_argument(
+        "--resume", nargs="?", const="auto", help="checkpoint to resume (default OUT/last.pt)"
+    )
     common(sp, "default")
     sp.set_defaults(func=cmd_fit)
 

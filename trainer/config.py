@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import itertools
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,9 +151,7 @@ class ModelConfig:
             raise ConfigError(f"model.vsn_hidden must be at least 1, got {self.vsn_hidden}.")
         if self.heads < 1 or self.hidden % self.heads:
             raise ConfigError(f"model.heads={self.heads} must divide model.hidden={self.hidden}.")
-        if len(self.gat_heads) != 2 or any(
-            g < 1 or self.hidden % g for g in self.gat_heads
-        ):
+        if len(self.gat_heads) != 2 or any(g < 1 or self.hidden % g for g in self.gat_heads):
             raise ConfigError("model.gat_heads must be two head counts that divide model.hidden.")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.gat_dropout < 1.0:
             raise ConfigError("model.dropout and model.gat_dropout must be in [0, 1).")
@@ -249,7 +248,9 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ConfigError("train.precision must be 'auto', 'bf16' or 'fp32'.")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}.")
+            raise ConfigError(
+                f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}."
+            )
         if self.threads < 0:
             raise ConfigError("train.threads must be >= 0.")
         m = self.early_stop_metric
@@ -287,7 +288,9 @@ class Config:
             )
         m = self.train.early_stop_metric
         if m != "rank_ic_mean" and int(m[len("rank_ic_") : -1] or 0) not in self.data.horizons:
-            raise ConfigError(f"train.early_stop_metric {m!r} names a horizon not in data.horizons.")
+            raise ConfigError(
+                f"train.early_stop_metric {m!r} names a horizon not in data.horizons."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -383,8 +386,7 @@ def parse_override(item: str) -> tuple[str, Any]:
         raise ConfigError(f"override {item!r} must look like section.field=value.")
     key, raw = item.split("=", 1)
     key = key.strip()
-    if key.startswith("--"):
-        key = key[2:]
+    key = key.removeprefix("--")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -447,7 +449,7 @@ def field_docs(cls: type) -> dict[str, str]:
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)

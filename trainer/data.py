@@ -71,8 +71,10 @@ def read_panel(source: str | Path | pl.DataFrame) -> pl.DataFrame:
         raise DataError(f"data path {str(path)!r} is a directory, not a Parquet file.")
     try:
         return pl.read_parquet(path)
-    except Exception as exc:  # polars raises several exception types for bad files
-        raise DataError(f"could not read {str(path)!r} as Parquet ({type(exc).__name__}).") from None
+    except Exception as exc:  # noqa: BLE001 - polars raises many exception types for bad files
+        raise DataError(
+            f"could not read {str(path)!r} as Parquet ({type(exc).__name__})."
+        ) from None
 
 
 def _check_schema(df: pl.DataFrame, cfg: DataConfig) -> list[str]:
@@ -138,7 +140,9 @@ def load_panel(source: str | Path | pl.DataFrame, cfg: DataConfig) -> Panel:
             pl.sum_horizontal(*[(~pl.col(c).is_finite()).fill_null(False) for c in feats]).sum()
         ).item()
         if bad:
-            raise DataError(f"the panel has {bad} NaN or infinite feature values (data.nonfinite=error).")
+            raise DataError(
+                f"the panel has {bad} NaN or infinite feature values (data.nonfinite=error)."
+            )
 
     codes = df["code"].unique().sort()
     dates = df["date"].unique().sort()
@@ -283,10 +287,12 @@ def walk_forward_splits(
     ``h <= embargo`` ends before any validation target starts.
     """
     days = np.asarray(days)
-    n_first = int(round(train_frac * days.size))
+    n_first = round(train_frac * days.size)
     rest = days[n_first:]
     if n_first < 1 or rest.size < n_folds:
-        raise DataError(f"{days.size} sample days are too few for a split with train_frac={train_frac}.")
+        raise DataError(
+            f"{days.size} sample days are too few for a split with train_frac={train_frac}."
+        )
     blocks = np.array_split(rest, n_folds)
     splits = []
     for block in blocks:

@@ -72,9 +72,7 @@ def day_metrics(pred_median: torch.Tensor, target: torch.Tensor) -> torch.Tensor
         if int(torch.isfinite(t).sum()) < 3:
             rows.append(torch.full((4,), float("nan"), dtype=torch.float64, device=t.device))
             continue
-        rows.append(
-            torch.stack([ic(p, t), rank_ic(p, t), long_short_return(p, t), hit_rate(p, t)])
-        )
+        rows.append(torch.stack([ic(p, t), rank_ic(p, t), long_short_return(p, t), hit_rate(p, t)]))
     return torch.stack(rows)
 
 
@@ -103,7 +101,9 @@ def summarise(
         out[f"ls_return_{h}d"] = vals[2]
         out[f"sharpe_{h}d"] = sharpe
         out[f"hit_rate_{h}d"] = vals[3]
-    finite = [out[f"rank_ic_{h}d"] for h in horizons if out[f"rank_ic_{h}d"] == out[f"rank_ic_{h}d"]]
+    finite = [
+        out[f"rank_ic_{h}d"] for h in horizons if out[f"rank_ic_{h}d"] == out[f"rank_ic_{h}d"]
+    ]
     # mean over the horizons that have validation targets (the longest may have none
     # in a very short panel)
     out["rank_ic_mean"] = sum(finite) / len(finite) if finite else float("nan")

@@ -91,7 +91,10 @@ class FeatureGRNs(nn.Module):
         y = F.layer_norm(y, (self.d_out,))
         w = weights.reshape(-1, weights.shape[-1]).T.unsqueeze(-1)  # [F, M, 1]
         # sum_f w_f (ln_f * gamma_f + beta_f) = sum_f (w_f ln_f) * gamma_f + w @ beta
-        out = torch.einsum("fmd,fd->md", y * w, self.ln_w) + weights.reshape(-1, w.shape[0]) @ self.ln_b
+        out = (
+            torch.einsum("fmd,fd->md", y * w, self.ln_w)
+            + weights.reshape(-1, w.shape[0]) @ self.ln_b
+        )
         return out.reshape(*lead, self.d_out)
 
 
@@ -186,7 +189,7 @@ class SAN(nn.Module):
         var = (torch.einsum("st,bth->bsh", a, x * x) / n - mean * mean).clamp_min(0.0)
         inv = torch.rsqrt(var + self.eps)  # [B, S, H]
         cover = a.sum(0).view(1, -1, 1)  # slices per step
-        z = (x * torch.einsum("st,bsh->bth", a, inv) - torch.einsum("st,bsh->bth", a, mean * inv))
+        z = x * torch.einsum("st,bsh->bth", a, inv) - torch.einsum("st,bsh->bth", a, mean * inv)
         return self.gamma * (z / cover) + self.beta
 
 
@@ -215,7 +218,9 @@ class TemporalFusion(nn.Module):
         self.lstm = nn.LSTM(d, d, batch_first=True)
         self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
         self.norm1 = nn.LayerNorm(d)
-        self.ffn = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(2 * d, d))
+        self.ffn = nn.Sequential(
+            nn.Linear(d, 2 * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(2 * d, d)
+        )
         self.norm2 = nn.LayerNorm(d)
         self.drop = nn.Dropout(dropout)
         self.fuse = GRN(2 * d, d, d, dropout)
@@ -270,7 +275,9 @@ class GraphBlock(nn.Module):
         self.gate = nn.Linear(2 * h, h)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, z: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor
+    ) -> torch.Tensor:
         edge_attr = edge_attr.to(z.dtype)
         g = F.elu(self.gat1(z, edge_index, edge_attr))
         g = self.drop(self.gat2(g, edge_index, edge_attr))

@@ -21,9 +21,10 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,7 +96,11 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -150,7 +155,9 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * cfg.train.epochs
 
         torch.manual_seed(cfg.train.seed)
-        self.model = ATFTGATFAN(cfg.model, panel.features.shape[2], len(self.horizons)).to(self.rt.device)
+        self.model = ATFTGATFAN(cfg.model, panel.features.shape[2], len(self.horizons)).to(
+            self.rt.device
+        )
         self.module: torch.nn.Module = self.model
         if cfg.train.compile:
             self.model.encoder.forward = torch.compile(self.model.encoder.forward, dynamic=True)
@@ -164,8 +171,10 @@ class Trainer:
         for name, p in self.model.named_parameters():
             (decay if p.ndim >= 2 and "ln_" not in name else no_decay).append(p)
         self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.train.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}],
+            [
+                {"params": decay, "weight_decay": cfg.train.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
             lr=cfg.train.lr,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -195,7 +204,9 @@ class Trainer:
             self._graphs[t] = out
         return out
 
-    def batch(self, days) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, list[int]]:
+    def batch(
+        self, days
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, list[int]]:
         """Stack the windows of ``days`` into one node set with a block-diagonal graph."""
         xs, ys, eis, eas, sizes = [], [], [], [], []
         offset = 0
@@ -230,7 +241,9 @@ class Trainer:
         days = rng.permutation(self.split.train_days)
         total, count = 0.0, 0
         t0 = time.perf_counter()
-        bar = _progress(range(self.steps_per_epoch), f"epoch {self.epoch + 1}", self.rt, cfg.train.progress)
+        bar = _progress(
+            range(self.steps_per_epoch), f"epoch {self.epoch + 1}", self.rt, cfg.train.progress
+        )
         for s in bar:
             group = days[s * self.group : (s + 1) * self.group]
             mine = group[self.rt.rank :: self.rt.world]
@@ -330,8 +343,17 @@ class Trainer:
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
-        for key in ("step", "epoch", "best_metric", "best_epoch", "bad_epochs", "best_state",
-                    "history", "train_time", "train_samples"):
+        for key in (
+            "step",
+            "epoch",
+            "best_metric",
+            "best_epoch",
+            "bad_epochs",
+            "best_state",
+            "history",
+            "train_time",
+            "train_samples",
+        ):
             setattr(self, key, ck[key])
         _set_rng_state(ck["rng"])
 
@@ -353,7 +375,9 @@ class Trainer:
             self.epoch += 1
             val = self.evaluate()
             metric = val[cfg.train.early_stop_metric]
-            improved = bool(metric > self.best_metric) or self.best_state is None  # NaN never improves
+            improved = (
+                bool(metric > self.best_metric) or self.best_state is None
+            )  # NaN never improves
             if improved:
                 self.best_metric, self.best_epoch, self.bad_epochs = metric, self.epoch, 0
                 self.best_state = copy.deepcopy(self.model.state_dict())
@@ -378,7 +402,11 @@ class Trainer:
                 stopped = True
             if improved:
                 self.save("best.pt")
-            if self.epoch % cfg.train.checkpoint_every == 0 or stopped or self.epoch == cfg.train.epochs:
+            if (
+                self.epoch % cfg.train.checkpoint_every == 0
+                or stopped
+                or self.epoch == cfg.train.epochs
+            ):
                 self.save("last.pt")
             if stop_after_epoch is not None and self.epoch >= stop_after_epoch:
                 return self.summary(final=False)
@@ -422,8 +450,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise TrainerError(f"checkpoint {str(path)!r} does not exist.")
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise TrainerError(f"could not read checkpoint {str(path)!r} ({type(exc).__name__}).") from None
+    except Exception as exc:  # noqa: BLE001 - unpickling can fail in many ways
+        raise TrainerError(
+            f"could not read checkpoint {str(path)!r} ({type(exc).__name__})."
+        ) from None
 
 
 def fit(
@@ -444,7 +474,9 @@ def fit(
     return trainer.fit(stop_after_epoch=stop_after_epoch)
 
 
-def evaluate_checkpoint(path: str | Path, data: Any = None, use_best: bool = True) -> dict[str, Any]:
+def evaluate_checkpoint(
+    path: str | Path, data: Any = None, use_best: bool = True
+) -> dict[str, Any]:
     """Rebuild a run from its checkpoint and evaluate it on its validation days."""
     ck = load_checkpoint(path)
     cfg = config_from_dict(ck["config"])

@@ -16,14 +16,32 @@ from trainer.synth import SynthConfig, generate_panel, write_panel
 
 def test_public_signatures():
     assert list(inspect.signature(load_config).parameters) == ["preset_name_or_path", "overrides"]
-    assert list(inspect.signature(ATFTGATFAN.forward).parameters) == ["self", "x", "edge_index", "edge_attr"]
+    assert list(inspect.signature(ATFTGATFAN.forward).parameters) == [
+        "self",
+        "x",
+        "edge_index",
+        "edge_attr",
+    ]
     assert list(inspect.signature(build_correlation_graph).parameters) == [
-        "returns", "sectors", "k", "threshold", "min_k"]
-    assert {"n_stocks", "n_sectors", "n_days", "seed"} <= set(inspect.signature(SynthConfig).parameters)
+        "returns",
+        "sectors",
+        "k",
+        "threshold",
+        "min_k",
+    ]
+    assert {"n_stocks", "n_sectors", "n_days", "seed"} <= set(
+        inspect.signature(SynthConfig).parameters
+    )
     for fn in (generate_panel, write_panel, quantile_loss, combined_loss, rank_ic, ic, run_smoke):
         assert fn.__doc__
     assert ModelConfig().hidden == 64 and TrainConfig().seed == 0
-    for name in ("SynthConfig", "generate_panel", "ATFTGATFAN", "build_correlation_graph", "run_smoke"):
+    for name in (
+        "SynthConfig",
+        "generate_panel",
+        "ATFTGATFAN",
+        "build_correlation_graph",
+        "run_smoke",
+    ):
         assert name in trainer.__doc__
 
 

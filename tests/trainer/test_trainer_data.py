@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -35,7 +37,9 @@ def test_synthetic_targets_are_forward_sums(small_synth):
     one = df.filter(pl.col("code") == "S0001")
     r1 = one["ret_1d"].to_numpy()
     r5 = one["ret_5d"].to_numpy()
-    np.testing.assert_allclose(r5[:-5], np.convolve(r1, np.ones(5), "valid")[:-1][: len(r5) - 5], atol=1e-6)
+    np.testing.assert_allclose(
+        r5[:-5], np.convolve(r1, np.ones(5), "valid")[:-1][: len(r5) - 5], atol=1e-6
+    )
     # the past 1-day return at t is the 1-day forward return of t-1
     np.testing.assert_allclose(one["past_ret_1d"].to_numpy()[1:-1], r1[:-2], atol=1e-6)
 
@@ -49,7 +53,9 @@ def test_per_date_normalisation_matches_pandas(method):
     raw[4, 7, 0] = np.inf
     valid = np.ones((d, n), bool)
     valid[3, 5] = False
-    out, names = normalise_per_date(raw, valid, method, clip=50.0, missing_flags="auto", names=["a", "b", "c"])
+    out, names = normalise_per_date(
+        raw, valid, method, clip=50.0, missing_flags="auto", names=["a", "b", "c"]
+    )
     assert names == ["a", "b", "c", "a__missing", "b__missing"]
     for t in range(d):
         for j in range(f):
@@ -59,7 +65,9 @@ def test_per_date_normalisation_matches_pandas(method):
             else:
                 med = s.median()
                 ref = (s - med) / (1.4826 * (s - med).abs().median())
-            np.testing.assert_allclose(out[t, :, j], ref.fillna(0.0).to_numpy(), rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(
+                out[t, :, j], ref.fillna(0.0).to_numpy(), rtol=1e-5, atol=1e-5
+            )
     assert out[0, 2, 4] == 1.0 and out[4, 7, 3] == 1.0 and out[:, :, 3].sum() == 1.0
     # stats are per date: each valid cross-section has mean 0 and std 1 (z-score)
     if method == "zscore":
@@ -104,7 +112,7 @@ def test_walk_forward_has_no_target_overlap(n_folds, embargo):
         assert s.val_days.min() - s.train_days.max() > embargo
         assert np.intersect1d(s.train_days, s.val_days).size == 0
     if n_folds > 1:  # expanding window
-        assert all(a.train_days.size < b.train_days.size for a, b in zip(splits, splits[1:]))
+        assert all(a.train_days.size < b.train_days.size for a, b in itertools.pairwise(splits))
 
 
 def test_split_on_panel_respects_embargo(tiny_panel_df):
@@ -155,7 +163,10 @@ def test_duplicate_rows(tiny_panel_df):
 def test_nonfinite_features_masked_or_rejected(tiny_panel_df):
     cfg = load_config("tiny", []).data
     bad = tiny_panel_df.with_columns(
-        pl.when(pl.int_range(pl.len()) == 500).then(float("inf")).otherwise(pl.col("sig_stock")).alias("sig_stock")
+        pl.when(pl.int_range(pl.len()) == 500)
+        .then(float("inf"))
+        .otherwise(pl.col("sig_stock"))
+        .alias("sig_stock")
     )
     panel = load_panel(bad, cfg)
     assert np.isfinite(panel.features).all()
@@ -172,7 +183,11 @@ def test_too_few_days(tiny_panel_df):
 
 
 def test_empty_day(tiny_panel_df):
-    feats = [c for c in tiny_panel_df.columns if c not in ("code", "date", "sector") and not c.startswith("ret_")]
+    feats = [
+        c
+        for c in tiny_panel_df.columns
+        if c not in ("code", "date", "sector") and not c.startswith("ret_")
+    ]
     day = tiny_panel_df["date"].unique().sort()[50]
     bad = tiny_panel_df.with_columns(
         [pl.when(pl.col("date") == day).then(None).otherwise(pl.col(c)).alias(c) for c in feats]

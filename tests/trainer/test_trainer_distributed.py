@@ -24,17 +24,41 @@ def test_torchrun_two_processes_match_one(tmp_path, tiny_panel_path):
     common = ["fit", "--preset", "tiny", "--data", str(tiny_panel_path), "train.threads=1"]
     one = subprocess.run(
         [sys.executable, "-m", "trainer", *common, "--out", str(tmp_path / "one")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert one.returncode == 0, one.stderr[-2000:]
     two = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-         "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
-         "-m", "trainer", *common, "--out", str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-addr",
+            "127.0.0.1",
+            "--master-port",
+            str(_free_port()),
+            "-m",
+            "trainer",
+            *common,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert two.returncode == 0, two.stderr[-2000:]
-    a, b = _metrics(tmp_path / "one" / "metrics.jsonl"), _metrics(tmp_path / "two" / "metrics.jsonl")
+    a, b = (
+        _metrics(tmp_path / "one" / "metrics.jsonl"),
+        _metrics(tmp_path / "two" / "metrics.jsonl"),
+    )
     assert len(a) == len(b) == 2
     for ra, rb in zip(a, b):
         assert ra["step"] == rb["step"]

@@ -5,7 +5,9 @@ import torch
 from trainer.graph import build_correlation_graph, correlation_matrix
 
 
-def brute_force_graph(returns: np.ndarray, sectors: np.ndarray, k: int, threshold: float, min_k: int):
+def brute_force_graph(
+    returns: np.ndarray, sectors: np.ndarray, k: int, threshold: float, min_k: int
+):
     n = returns.shape[0]
     rho = np.corrcoef(returns)
     edges = set()
@@ -18,14 +20,19 @@ def brute_force_graph(returns: np.ndarray, sectors: np.ndarray, k: int, threshol
     return edges, rho
 
 
-@pytest.mark.parametrize("seed, n, k, threshold, min_k", [(0, 30, 5, 0.2, 2), (1, 12, 4, 0.9, 1), (2, 6, 10, 0.0, 3), (3, 40, 8, 0.3, 0)])
+@pytest.mark.parametrize(
+    "seed, n, k, threshold, min_k",
+    [(0, 30, 5, 0.2, 2), (1, 12, 4, 0.9, 1), (2, 6, 10, 0.0, 3), (3, 40, 8, 0.3, 0)],
+)
 def test_graph_matches_brute_force(seed, n, k, threshold, min_k):
     rng = np.random.default_rng(seed)
     factor = rng.standard_normal((3, 60))
     load = rng.standard_normal((n, 3))
     returns = load @ factor + rng.standard_normal((n, 60))
     sectors = rng.integers(0, 3, n)
-    ei, ea = build_correlation_graph(torch.tensor(returns), torch.tensor(sectors), k, threshold, min_k)
+    ei, ea = build_correlation_graph(
+        torch.tensor(returns), torch.tensor(sectors), k, threshold, min_k
+    )
     got = set(map(tuple, ei.T.tolist()))
     ref, rho = brute_force_graph(returns, sectors, k, threshold, min_k)
     assert got == ref
@@ -62,5 +69,7 @@ def test_nan_and_constant_returns():
 
 
 def test_single_node():
-    ei, ea = build_correlation_graph(torch.randn(1, 10), torch.zeros(1, dtype=torch.long), 5, 0.1, 2)
+    ei, ea = build_correlation_graph(
+        torch.randn(1, 10), torch.zeros(1, dtype=torch.long), 5, 0.1, 2
+    )
     assert ei.shape == (2, 0) and ea.shape == (0, 3)

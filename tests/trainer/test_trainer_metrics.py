@@ -17,13 +17,17 @@ def test_rank_ic_matches_reference_spearman_with_ties(seed):
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 6, 40).astype(float)  # many ties
     b = a + rng.integers(0, 4, 40)
-    assert rank_ic(torch.tensor(a), torch.tensor(b)).item() == pytest.approx(spearman_reference(a, b), abs=1e-12)
+    assert rank_ic(torch.tensor(a), torch.tensor(b)).item() == pytest.approx(
+        spearman_reference(a, b), abs=1e-12
+    )
     c = rng.standard_normal(40)
     d = c + rng.standard_normal(40)
     assert rank_ic(torch.tensor(c, dtype=torch.float32), torch.tensor(d)).item() == pytest.approx(
         spearman_reference(c, d), abs=1e-6
     )
-    assert ic(torch.tensor(c), torch.tensor(d)).item() == pytest.approx(np.corrcoef(c, d)[0, 1], abs=1e-12)
+    assert ic(torch.tensor(c), torch.tensor(d)).item() == pytest.approx(
+        np.corrcoef(c, d)[0, 1], abs=1e-12
+    )
 
 
 def test_average_ranks_match_pandas():
@@ -72,10 +76,12 @@ def test_day_loss_rewards_correct_ordering():
     bad = -y.unsqueeze(-1) + offsets
     cfg = LossConfig(horizon_weights=[1.0, 1.0])
     assert combined_loss(good, y, q, cfg) < combined_loss(bad, y, q, cfg)
-    total, pin = day_loss(good.requires_grad_(), y, q, cfg)
+    total, _pin = day_loss(good.requires_grad_(), y, q, cfg)
     total.backward()
     assert torch.isfinite(good.grad).all()
     # horizon weights: a zero-weighted horizon does not matter
     cfg0 = LossConfig(horizon_weights=[1.0, 0.0])
     mixed = torch.stack([good[:, 0], bad[:, 1]], 1).detach()
-    assert combined_loss(mixed, y, q, cfg0).item() == pytest.approx(combined_loss(good.detach(), y, q, cfg0).item())
+    assert combined_loss(mixed, y, q, cfg0).item() == pytest.approx(
+        combined_loss(good.detach(), y, q, cfg0).item()
+    )

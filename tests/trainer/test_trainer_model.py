@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,7 +23,15 @@ N, T, F, H = 7, 10, 5, 16
 
 @pytest.fixture
 def cfg():
-    return ModelConfig(hidden=H, vsn_hidden=4, heads=2, dropout=0.0, fan_windows=[3, 5, 10], san_slice=5, san_stride=3)
+    return ModelConfig(
+        hidden=H,
+        vsn_hidden=4,
+        heads=2,
+        dropout=0.0,
+        fan_windows=[3, 5, 10],
+        san_slice=5,
+        san_stride=3,
+    )
 
 
 def test_block_shapes(cfg):
@@ -62,7 +69,9 @@ def test_feature_grns_are_per_feature_grns(cfg):
         y = torch.nn.functional.layer_norm(y, (6,)) * m.ln_w[f] + m.ln_b[f]
         torch.testing.assert_close(out[..., f, :], y, atol=1e-5, rtol=1e-5)
     w = torch.softmax(torch.randn(N, T, F), -1)
-    torch.testing.assert_close(m.mix(x, w), torch.einsum("ntf,ntfd->ntd", w, out), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        m.mix(x, w), torch.einsum("ntf,ntfd->ntd", w, out), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_fan_against_hand_computed_values():
@@ -129,7 +138,9 @@ def test_gat_ablation_has_no_graph_parameters(cfg):
     assert model.graph is None
     assert not any("gat" in n for n, _ in model.named_parameters())
     ei = torch.zeros((2, 0), dtype=torch.long)
-    torch.testing.assert_close(model(torch.ones(3, T, F), ei, torch.zeros(0, 3)), model(torch.ones(3, T, F)))
+    torch.testing.assert_close(
+        model(torch.ones(3, T, F), ei, torch.zeros(0, 3)), model(torch.ones(3, T, F))
+    )
 
 
 def test_gradients_reach_every_parameter(cfg):

@@ -35,10 +35,16 @@ def test_resume_continues_exactly(tmp_path, tiny_panel_df):
     # dropout on, so the restored RNG state matters too
     cfg = load_config("tiny", ["model.dropout=0.2"])
     full = fit(cfg, data=tiny_panel_df, out_dir=tmp_path / "full", log=lambda s: None)
-    part = fit(cfg, data=tiny_panel_df, out_dir=tmp_path / "part", log=lambda s: None, stop_after_epoch=1)
+    part = fit(
+        cfg, data=tiny_panel_df, out_dir=tmp_path / "part", log=lambda s: None, stop_after_epoch=1
+    )
     assert part["epochs_run"] == 1
     resumed = fit(
-        cfg, data=tiny_panel_df, out_dir=tmp_path / "part", resume=tmp_path / "part" / "last.pt", log=lambda s: None
+        cfg,
+        data=tiny_panel_df,
+        out_dir=tmp_path / "part",
+        resume=tmp_path / "part" / "last.pt",
+        log=lambda s: None,
     )
     for key, value in full.items():
         if key != "samples_per_s":
@@ -72,7 +78,14 @@ def test_schedule_warmup_then_cosine():
 
 def test_run_smoke_with_tiny_preset(tmp_path, tiny_panel_path):
     result = run_smoke(data=tiny_panel_path, out=tmp_path, preset="tiny", log=lambda s: None)
-    for key in ("val_rank_ic_1d", "val_ic_20d", "train_loss", "samples_per_s", "peak_rss_mb", "wall_s"):
+    for key in (
+        "val_rank_ic_1d",
+        "val_ic_20d",
+        "train_loss",
+        "samples_per_s",
+        "peak_rss_mb",
+        "wall_s",
+    ):
         assert key in result
     assert (tmp_path / "metrics.jsonl").is_file()
 
@@ -82,7 +95,14 @@ def test_cli_smoke_prints_json_last(tmp_path, capsys):
     assert rc == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     data = json.loads(last)
-    assert {"val_rank_ic_1d", "val_ic_1d", "train_loss", "samples_per_s", "peak_rss_mb", "wall_s"} <= set(data)
+    assert {
+        "val_rank_ic_1d",
+        "val_ic_1d",
+        "train_loss",
+        "samples_per_s",
+        "peak_rss_mb",
+        "wall_s",
+    } <= set(data)
 
 
 def test_cli_synth_fit_evaluate(tmp_path, capsys):
@@ -90,7 +110,10 @@ def test_cli_synth_fit_evaluate(tmp_path, capsys):
     assert main(["synth", "--out", str(panel), "--preset", "tiny"]) == 0
     assert pl.read_parquet(panel).height == 24 * 130
     out = tmp_path / "run"
-    assert main(["fit", "--preset", "tiny", "--data", str(panel), "--out", str(out), "train.epochs=1"]) == 0
+    assert (
+        main(["fit", "--preset", "tiny", "--data", str(panel), "--out", str(out), "train.epochs=1"])
+        == 0
+    )
     fit_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(["evaluate", "--checkpoint", str(out / "best.pt"), "--data", str(panel)]) == 0
     ev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -117,7 +140,9 @@ def _bad(tmp_path, df: pl.DataFrame) -> str:
         ("bad_checkpoint", "does not exist"),
     ],
 )
-def test_cli_bad_input_is_one_sentence_without_traceback(case, fragment, tmp_path, tiny_panel_df, capsys):
+def test_cli_bad_input_is_one_sentence_without_traceback(
+    case, fragment, tmp_path, tiny_panel_df, capsys
+):
     df = tiny_panel_df
     args = ["fit", "--preset", "tiny", "--out", str(tmp_path / "run")]
     if case == "missing_path":
@@ -129,16 +154,26 @@ def test_cli_bad_input_is_one_sentence_without_traceback(case, fragment, tmp_pat
     elif case == "duplicates":
         args += ["--data", _bad(tmp_path, pl.concat([df, df.tail(1)]))]
     elif case == "too_few_days":
-        args += ["--data", _bad(tmp_path, df.filter(pl.col("date") < pl.col("date").min() + pl.duration(days=30)))]
+        args += [
+            "--data",
+            _bad(tmp_path, df.filter(pl.col("date") < pl.col("date").min() + pl.duration(days=30))),
+        ]
     elif case == "empty_day":
         day = df["date"].unique().sort()[40]
         cols = [c for c in df.columns if c.startswith(("sig", "past", "noise", "volume"))]
-        bad = df.with_columns([pl.when(pl.col("date") == day).then(None).otherwise(pl.col(c)).alias(c) for c in cols])
+        bad = df.with_columns(
+            [pl.when(pl.col("date") == day).then(None).otherwise(pl.col(c)).alias(c) for c in cols]
+        )
         args += ["--data", _bad(tmp_path, bad)]
     elif case == "unknown_key":
         args += ["model.hiddn=3"]
     elif case == "nan_error":
-        bad = df.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(float("nan")).otherwise(pl.col("sig_stock")).alias("sig_stock"))
+        bad = df.with_columns(
+            pl.when(pl.int_range(pl.len()) == 7)
+            .then(float("nan"))
+            .otherwise(pl.col("sig_stock"))
+            .alias("sig_stock")
+        )
         # polars keeps NaN (not null) here: that is the non-finite case
         args += ["--data", _bad(tmp_path, bad), "data.nonfinite=error"]
     elif case == "bad_checkpoint":
