@@ -20,6 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from rules.framework import Finding, Fix, Rule, Safety
+from rules.precheck import TreeFacts
 
 MAX_ROUNDS = 8
 
@@ -60,9 +61,23 @@ def _run_rules(
     return findings
 
 
-def check_source(source: str, path: str, rules: Sequence[type[Rule]]) -> list[Finding]:
-    """Findings of ``rules`` in ``source`` (fixes attached, not applied)."""
+def prechecked_rules(source: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules of ``rules`` whose ``precheck`` keeps ``source``. Text that
+    ``ast`` cannot parse keeps them all, so LibCST reports the problem."""
+    facts = TreeFacts.from_source(source)
+    if facts is None:
+        return list(rules)
+    return [rule for rule in rules if rule.precheck(facts)]
+
+
+def check_source(
+    source: str, path: str, rules: Sequence[type[Rule]], *, precheck: bool = True
+) -> list[Finding]:
+    """Findings of ``rules`` in ``source`` (fixes attached, not applied).
+    ``precheck=False`` skips the ``ast`` prefilter (tests compare both)."""
     active = applicable_rules(source, rules)
+    if active and precheck:
+        active = prechecked_rules(source, active)
     if not active:
         return []
     wrapper = MetadataWrapper(parse_module(source, path), unsafe_skip_copy=True)

@@ -27,6 +27,8 @@ from libcst import CSTVisitor
 from libcst.matchers import MatcherDecoratableVisitor
 from libcst.metadata import CodeRange, PositionProvider
 
+from rules.precheck import TreeFacts
+
 
 class Safety(str, enum.Enum):
     """How far a fix may be trusted.
@@ -299,6 +301,13 @@ class Rule(MatcherDecoratableVisitor):
                 fix=fix,
             )
         )
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        """False when ``facts`` (read with ``ast``) show the pattern cannot
+        occur, so the file is never parsed by LibCST for this rule. Must
+        never be stricter than the rule itself; the default keeps every file."""
+        return True
 
     # -- metadata for docs and the catalogue -------------------------------
     @classmethod

@@ -8,6 +8,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from rules.framework import Bench, Invalid, Rule, Safety, Valid
 from rules.pandas._iterrows import NamePool, NodeSwapper
+from rules.precheck import TreeFacts
 
 _ALLOWED_KEYWORDS = {"ignore_index", "sort"}
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -62,6 +63,12 @@ class DataframeGrownInLoop(Rule):
     message = "DataFrame grown inside a loop: collect the pieces in a list and concatenate once"
     safety = Safety.UNSAFE
     TRIGGERS = ("concat", ".loc[len(", ".append(")
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        grows = facts.loop_self_update_calls & {"concat", "append", "_append"}
+        return bool(grows) or facts.loop_indexer_assignment
+
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
 
     VALID = (

@@ -17,6 +17,7 @@ from rules.pandas._iterrows import (
     positional_plan,
     rewrite_reads,
 )
+from rules.precheck import TreeFacts
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -84,6 +85,11 @@ class IterrowsComprehension(Rule):
     )
     safety = Safety.SAFE
     TRIGGERS = ("iterrows",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "iterrows" in facts.comprehension_iter_call_names
+
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, ScopeProvider)
 
     VALID = (

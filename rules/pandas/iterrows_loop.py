@@ -14,6 +14,7 @@ from rules.pandas._iterrows import (
     positional_plan,
     rewrite_reads,
 )
+from rules.precheck import TreeFacts
 
 
 class IterrowsLoop(Rule):
@@ -77,6 +78,11 @@ class IterrowsLoop(Rule):
     message = "loop over iterrows() reading columns: read to_numpy() rows by position"
     safety = Safety.SAFE
     TRIGGERS = ("iterrows",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "iterrows" in facts.for_iter_call_names
+
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, ScopeProvider)
 
     VALID = (

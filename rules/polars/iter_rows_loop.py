@@ -9,6 +9,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
 from rules.framework import Bench, Equivalence, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.python._fifo import dotted
 
 _ITER_ROWS = m.Call(func=m.Attribute(attr=m.Name("iter_rows")))
@@ -97,6 +98,11 @@ class PolarsIterRowsLoop(Rule):
     )
     safety = Safety.SAFE
     TRIGGERS = ("iter_rows",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "iter_rows" in facts.for_iter_call_names
+
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
 
     VALID = (

@@ -6,6 +6,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from rules.framework import Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation, cst.Integer, cst.Float, cst.Name)
 
@@ -83,6 +84,10 @@ class PolarsMapElementsLambda(Rule):
     )
     safety = Safety.DISPLAY_ONLY
     TRIGGERS = ("map_elements",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "map_elements" in facts.call_names
 
     VALID = (
         Valid('df.with_columns(pl.col("price") * 1.2)\n'),

@@ -10,6 +10,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
 from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.python._fifo import is_pop_zero, removes_from_mapping
 
 _POPITEM = "{cache}.popitem(last=False)"
@@ -181,6 +182,11 @@ class FifoCacheKeyList(Rule):
     )
     safety = Safety.SAFE
     TRIGGERS = (".pop(0)",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return facts.pops_front
+
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, ScopeProvider)
 
     VALID = (

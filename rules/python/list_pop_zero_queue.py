@@ -13,6 +13,7 @@ from libcst.metadata import (
 )
 
 from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.python._fifo import dotted, is_pop_zero, removes_from_mapping
 
 _TRUTH_PARENTS = (cst.If, cst.While, cst.IfExp, cst.Assert)
@@ -95,6 +96,11 @@ class ListPopZeroQueue(Rule):
     )
     safety = Safety.SAFE
     TRIGGERS = (".pop(0)",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return facts.pops_front
+
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
 
     VALID = (

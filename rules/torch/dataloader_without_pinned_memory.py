@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from rules.framework import Invalid, Rule, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
 DATALOADERS = {
@@ -73,6 +74,10 @@ class DataloaderWithoutPinnedMemory(Rule):
     }
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
     TRIGGERS = ("DataLoader",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "DataLoader" in facts.call_names
 
     VALID = (
         Valid(

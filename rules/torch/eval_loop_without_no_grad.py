@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from rules.framework import Invalid, Rule, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
 GRAD_OFF = {
@@ -82,6 +83,11 @@ class EvalLoopWithoutNoGrad(Rule):
     )
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ParentNodeProvider)
     TRIGGERS = ("eval", "valid", "predict", "test", "infer", "val_")
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        models = (name for name in facts.loop_call_names if MODEL_NAME.search(name))
+        return facts.zero_argument_eval or any(models)
 
     VALID = (
         Valid(
@@ -175,6 +181,7 @@ class EvalLoopWithoutNoGrad(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
         self._reported: set[int] = set()
+        self._facts: dict[int, _FunctionFacts] = {}
         base = os.path.basename(self.path)
         self._pytest_file = base.startswith("test_") or base.endswith("_test.py")
 
@@ -201,14 +208,12 @@ class EvalLoopWithoutNoGrad(Rule):
             return
         if any(self._turns_grad_off(d.decorator) for d in function.decorators):
             return
-        facts = _FunctionFacts()
-        function.visit(facts)
+        facts = self._facts_of(function)
         if not (MODEL_NAME.search(_last_identifier(callee)) or callee_text in facts.eval_receivers):
             return
         if not (self._eval_named(function.name.value) or callee_text in facts.eval_receivers):
             return
-        loop_facts = _FunctionFacts()
-        loop.visit(loop_facts)
+        loop_facts = self._facts_of(loop)
         if loop_facts.training:
             return
         self._reported.add(id(loop))
@@ -216,6 +221,15 @@ class EvalLoopWithoutNoGrad(Rule):
         if len(call_text) > 60:
             call_text = f"{callee_text}(...)"
         self.report(node, self.message.format(call=call_text))
+
+    def _facts_of(self, node: cst.CSTNode) -> _FunctionFacts:
+        # Memoised: every call in a loop asks about the same function and loop,
+        # and visiting them afresh for each call made large files quadratic.
+        facts = self._facts.get(id(node))
+        if facts is None:
+            facts = self._facts[id(node)] = _FunctionFacts()
+            node.visit(facts)
+        return facts
 
     def _eval_named(self, name: str) -> bool:
         if self._pytest_file and name.startswith("test_"):

@@ -11,6 +11,7 @@ from libcst.metadata import (
 )
 
 from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
 # Methods that only torch tensors have (numpy arrays and Python numbers do not).
@@ -143,6 +144,10 @@ class HostSyncInLoop(Rule):
         ScopeProvider,
     )
     TRIGGERS = (".item()", "float(", ".tolist()", ".numpy()")
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return bool(facts.loop_accumulated_call_names & {"item", "tolist", "numpy", "float"})
 
     VALID = (
         # Not in a loop.

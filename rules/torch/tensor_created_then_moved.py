@@ -13,6 +13,7 @@ from libcst.metadata import (
 )
 
 from rules.framework import Bench, Equivalence, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
 # Creation functions whose result does not depend on where it is created.
@@ -99,6 +100,13 @@ class TensorCreatedThenMoved(Rule):
         ScopeProvider,
     )
     TRIGGERS = (".to(", ".cuda(", ".cpu(")
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return any(
+            method in ("to", "cuda", "cpu") and f"torch.{inner}" in DETERMINISTIC | RANDOM
+            for inner, method in facts.chained_calls
+        )
 
     VALID = (
         Valid(

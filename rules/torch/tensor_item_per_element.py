@@ -11,6 +11,7 @@ from libcst.metadata import (
 )
 
 from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 from rules.torch.host_sync_in_loop import TENSOR_METHODS, TORCH_ONLY_METHODS, _module_like_names
 
@@ -144,6 +145,10 @@ class TensorItemPerElement(Rule):
         ScopeProvider,
     )
     TRIGGERS = (".item()",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return "item" in facts.loop_call_names
 
     VALID = (
         # One read, not one per element.

@@ -11,6 +11,7 @@ from libcst.metadata import (
 )
 
 from rules.framework import Bench, Equivalence, Invalid, Rule, Safety, Valid
+from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
 CAT_FUNCTIONS = ("torch.cat", "torch.concat")
@@ -82,6 +83,10 @@ class TorchCatInLoop(Rule):
         ScopeProvider,
     )
     TRIGGERS = ("cat(",)
+
+    @classmethod
+    def precheck(cls, facts: TreeFacts) -> bool:
+        return bool(facts.loop_self_update_calls & {"cat", "concat", "concatenate"})
 
     VALID = (
         # The accumulator is read in the loop: this is computation, not collection.

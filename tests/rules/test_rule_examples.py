@@ -4,7 +4,8 @@ import ast
 
 import pytest
 
-from rules.framework import Safety
+from rules.framework import Invalid, Safety
+from rules.precheck import TreeFacts
 from rules.registry import all_rules
 from rules.testing import example_problems
 
@@ -59,3 +60,13 @@ def test_safe_rules_are_backed_by_equivalence_checks():
     for rule in RULES:
         if rule.safety is Safety.SAFE:
             assert rule.EQUIVALENCE is not None, rule.code
+
+
+@pytest.mark.parametrize(
+    ("rule", "example"),
+    [p for p in EXAMPLES if isinstance(p.values[1], Invalid)],
+)
+def test_precheck_keeps_every_flagged_example(rule, example):
+    facts = TreeFacts.from_source(example.code)
+    assert facts is not None
+    assert rule.precheck(facts), "the ast precheck would hide a finding the rule makes"
