@@ -197,15 +197,17 @@ def _terminate_as_interrupt():
 class Baseline:
     compile_errors: list[str]
     ruff: Counter | None
-    tests: TestRun
+    tests: TestRun | None
     smoke: SmokeRun | None
+    commands_skipped: str | None = None
 
     def to_record(self) -> dict:
         return {
             "compile_errors": self.compile_errors,
             "ruff_errors": None if self.ruff is None else sum(self.ruff.values()),
-            "tests": self.tests.to_record(),
+            "tests": None if self.tests is None else self.tests.to_record(),
             "smoke": None if self.smoke is None else self.smoke.to_record(),
+            "commands_skipped": self.commands_skipped,
         }
 
 
@@ -222,11 +224,16 @@ def python_files(worktree: GitRepo, settings: Settings) -> list[str]:
     return files
 
 
-def measure_baseline(ctx: GateContext, files: Sequence[str]) -> Baseline:
+def measure_baseline(ctx: GateContext, files: Sequence[str], run_commands: bool = True) -> Baseline:
+    """What already holds before any change. ``run_commands=False`` skips the
+    test and smoke commands (nothing will be tried, so nothing to compare)."""
     try:
         ruff = ruff_counts(ctx, files)
     except RuntimeError:
         ruff = None
+    if not run_commands:
+        return Baseline(compile_errors(ctx, files), ruff, None, None,
+                        commands_skipped="no fixable findings to try")
     return Baseline(compile_errors(ctx, files), ruff, run_tests(ctx), run_smoke(ctx))
 
 
@@ -235,17 +242,13 @@ def measure_baseline(ctx: GateContext, files: Sequence[str]) -> Baseline:
 def scan_worktree(worktree: Path, files: Sequence[str], rules: Sequence[type[Rule]],
                   settings: Settings) -> tuple[list, list[dict], list[dict]]:
     """Findings, per-file errors and ruff advisories for ``files``."""
+    from agent.ruff import advisories as ruff_advisories
     from agent.scan import scan
 
     paths = [worktree / f for f in files]
     result = scan(paths, rules, root=worktree, settings=settings, use_cache=False)
     errors = [{"path": e.path, "message": e.message} for e in result.errors]
-    try:
-        from agent.ruff import advisories as ruff_advisories
-    except ImportError:
-        advisories = []
-    else:
-        advisories = ruff_advisories(paths, worktree, settings.ruff_families)
+    advisories = ruff_advisories(paths, worktree, settings.ruff_families)
     return result.findings, errors, advisories
 
 
@@ -635,13 +638,9 @@ def _session(workspace: Workspace, options: SessionOptions, settings: Settings, 
         ctx = GateContext(root, python, settings, scratch, env.ruff_executable())
         record["environment"] = env.describe(python, scratch, settings.check_timeout)
 
-        # -- baseline --
+        # -- scan and plan (first, so a session with nothing to try skips the
+        # baseline's test and smoke runs, which can take minutes) --
         files = python_files(worktree, settings)
-        baseline = measure_baseline(ctx, files)
-        record["baseline"] = baseline.to_record()
-        record["smoke"]["before"] = baseline.smoke.figures() if baseline.smoke and baseline.smoke.ok else None
-
-        # -- scan and plan --
         findings, errors, advisories = scan_worktree(root, files, rules, settings)
         record["scan_errors"] = errors
         record["advisories"] = advisories
@@ -651,6 +650,11 @@ def _session(workspace: Workspace, options: SessionOptions, settings: Settings, 
         plan = make_plan(findings, {r.code: r for r in rules}, root,
                          unsafe_fixes=settings.unsafe_fixes, state=state)
         record["skipped"].extend(plan.skipped)
+
+        # -- baseline --
+        baseline = measure_baseline(ctx, files, run_commands=bool(plan.groups))
+        record["baseline"] = baseline.to_record()
+        record["smoke"]["before"] = baseline.smoke.figures() if baseline.smoke and baseline.smoke.ok else None
 
         run = SessionRun(ctx, worktree, baseline, settings.unsafe_fixes, baseline.tests,
                          baseline.smoke if baseline.smoke and baseline.smoke.ok else None,

@@ -430,3 +430,19 @@ def test_a_catalogue_rule_runs_through_every_gate(tmp_path: Path):
     gates = {g["name"]: g["status"] for g in record_of(root, summary)["commits"][0]["gates"]}
     assert gates == {"compiles": "passed", "ruff": "passed", "equivalence": "passed",
                      "tests": "passed", "smoke": "skipped", "benchmark": "passed"}
+
+
+def test_nothing_to_try_skips_the_test_and_smoke_runs(tmp_path: Path):
+    root = tmp_path / "clean"
+    # The smoke script would leave a marker if it ran; nothing here is fixable.
+    marker = tmp_path / "smoke-ran"
+    make_repo(root, {
+        "lib.py": "def first(values):\n    return min(values)\n",
+        "smoke.py": f"from pathlib import Path\nPath({str(marker)!r}).touch()\nprint('{{}}')\n",
+    })
+    summary = session(root)
+    assert summary["status"] == "nothing-to-do" and summary["branch"] is None
+    record = record_of(root, summary)
+    assert record["baseline"]["tests"] is None and record["baseline"]["smoke"] is None
+    assert record["baseline"]["commands_skipped"] == "no fixable findings to try"
+    assert not marker.exists()
