@@ -8,7 +8,10 @@ more days, and a day's windows are an index slice of the array (see
 
 Normalisation is per date, across every stock of that date in the whole panel,
 before any split (it uses no information from other dates, so it cannot leak
-across the train/validation boundary).
+across the train/validation boundary). No statistic spans dates, so nothing
+needs fitting on the training days; the one whole-panel choice, which flag
+columns exist (``missing_flags='auto'``), looks only at where features are
+missing, never at values or targets.
 
 Missing values: a feature cell that is null, NaN or inf (with
 ``data.nonfinite='mask'``) is missing; it is filled with 0 (the cross-sectional
