@@ -263,3 +263,74 @@ def int_literal(expr: cst.BaseExpression) -> int | None:
     ):
         return -int(expr.expression.evaluated_value)
     return None
+
+
+# Methods that only torch tensors have (numpy arrays and Python numbers do not).
+TORCH_ONLY_METHODS = {"detach", "cpu", "cuda", "backward"}
+# Methods that, called on a tensor, return a tensor.
+TENSOR_METHODS = {
+    "sum",
+    "mean",
+    "float",
+    "double",
+    "half",
+    "long",
+    "int",
+    "bool",
+    "argmax",
+    "argmin",
+    "abs",
+    "sqrt",
+    "exp",
+    "log",
+    "squeeze",
+    "unsqueeze",
+    "view",
+    "reshape",
+    "flatten",
+    "clone",
+    "to",
+    "norm",
+    "pow",
+    "eq",
+    "ne",
+    "gt",
+    "lt",
+    "ge",
+    "le",
+    "softmax",
+    "sigmoid",
+    "max",
+    "min",
+    "std",
+    "var",
+    "prod",
+    "round",
+    "contiguous",
+}
+MODEL_METHODS = {"eval", "train", "parameters", "zero_grad", "state_dict"}
+
+
+def module_like_names(rule, module: cst.Module) -> set[str]:
+    """Callables that are models or loss modules: names (or ``self.x``) on
+    which ``.eval()``/``.train()``/``.parameters()`` are called, or that are
+    assigned a ``torch.nn`` object."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in MODEL_METHODS:
+                found.add(module.code_for_node(func.value))
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            if isinstance(value, cst.Call) and any(
+                n.startswith("torch.nn.") and not n.startswith("torch.nn.functional.")
+                for n in qualified_names(rule, value.func)
+            ):
+                for target in node.targets:
+                    found.add(module.code_for_node(target.target))
+
+    module.visit(_Collect())
+    return found

@@ -14,50 +14,6 @@ from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, V
 from rules.precheck import TreeFacts
 from rules.torch import _common as c
 
-# Methods that only torch tensors have (numpy arrays and Python numbers do not).
-TORCH_ONLY_METHODS = {"detach", "cpu", "cuda", "backward"}
-# Methods that, called on a tensor, return a tensor.
-TENSOR_METHODS = {
-    "sum",
-    "mean",
-    "float",
-    "double",
-    "half",
-    "long",
-    "int",
-    "bool",
-    "argmax",
-    "argmin",
-    "abs",
-    "sqrt",
-    "exp",
-    "log",
-    "squeeze",
-    "unsqueeze",
-    "view",
-    "reshape",
-    "flatten",
-    "clone",
-    "to",
-    "norm",
-    "pow",
-    "eq",
-    "ne",
-    "gt",
-    "lt",
-    "ge",
-    "le",
-    "softmax",
-    "sigmoid",
-    "max",
-    "min",
-    "std",
-    "var",
-    "prod",
-    "round",
-    "contiguous",
-}
-MODEL_METHODS = {"eval", "train", "parameters", "zero_grad", "state_dict"}
 
 
 class HostSyncInLoop(Rule):
@@ -356,7 +312,7 @@ class HostSyncInLoop(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
         self._taken = c.all_identifiers(node)
-        self._modules = _module_like_names(self, node)
+        self._modules = c.module_like_names(self, node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.operator, cst.AddAssign) and isinstance(node.target, cst.Name):
@@ -540,9 +496,9 @@ class HostSyncInLoop(Rule):
                 return True
             if isinstance(func, cst.Attribute):
                 method = func.attr.value
-                if method in TORCH_ONLY_METHODS:
+                if method in c.TORCH_ONLY_METHODS:
                     return True
-                if method in TENSOR_METHODS:
+                if method in c.TENSOR_METHODS:
                     return self._is_tensor(func.value, loop, depth + 1)
             return False
         if isinstance(expr, cst.Subscript):
@@ -615,28 +571,3 @@ def _strip_method(expr, method: str):
 
 def _ends_with_method(expr, method: str) -> bool:
     return _strip_method(expr, method) is not None
-
-
-def _module_like_names(rule, module: cst.Module) -> set[str]:
-    """Callables that are models or loss modules: names (or ``self.x``) on
-    which ``.eval()``/``.train()``/``.parameters()`` are called, or that are
-    assigned a ``torch.nn`` object."""
-    found: set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in MODEL_METHODS:
-                found.add(module.code_for_node(func.value))
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value
-            if isinstance(value, cst.Call) and any(
-                n.startswith("torch.nn.") and not n.startswith("torch.nn.functional.")
-                for n in c.qualified_names(rule, value.func)
-            ):
-                for target in node.targets:
-                    found.add(module.code_for_node(target.target))
-
-    module.visit(_Collect())
-    return found

@@ -13,7 +13,6 @@ from libcst.metadata import (
 from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
 from rules.precheck import TreeFacts
 from rules.torch import _common as c
-from rules.torch.host_sync_in_loop import TENSOR_METHODS, TORCH_ONLY_METHODS, _module_like_names
 
 # Scopes of their own: a name inside them may be a different variable.
 _NESTED_SCOPES = (
@@ -383,7 +382,7 @@ class TensorItemPerElement(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
         self._taken = c.all_identifiers(node)
-        self._modules = _module_like_names(self, node)
+        self._modules = c.module_like_names(self, node)
 
     def visit_For(self, node: cst.For) -> None:
         index = self._loop_index(node)
@@ -644,9 +643,9 @@ class TensorItemPerElement(Rule):
             func = expr.func
             if isinstance(func, cst.Attribute):
                 method = func.attr.value
-                if method in TORCH_ONLY_METHODS:
+                if method in c.TORCH_ONLY_METHODS:
                     return True
-                if method in TENSOR_METHODS:
+                if method in c.TENSOR_METHODS:
                     receiver = func.value
                     return self._is_model_output(receiver) or self._is_tensor(
                         receiver, statement, depth + 1
