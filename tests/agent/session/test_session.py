@@ -446,3 +446,15 @@ def test_nothing_to_try_skips_the_test_and_smoke_runs(tmp_path: Path):
     assert record["baseline"]["tests"] is None and record["baseline"]["smoke"] is None
     assert record["baseline"]["commands_skipped"] == "no fixable findings to try"
     assert not marker.exists()
+
+
+def test_report_says_the_smoke_run_was_skipped_not_missing(tmp_path: Path):
+    from reports.session import render_markdown
+
+    root = tmp_path / "clean"
+    make_repo(root, {"lib.py": "def first(values):\n    return min(values)\n"})
+    summary = session(root)
+    report = render_markdown(record_of(root, summary))
+    smoke_section = report.split("## Smoke run", 1)[1].split("## ", 1)[0]
+    assert "Not run: no fixable findings to try." in smoke_section
+    assert "No smoke command is configured" not in smoke_section
