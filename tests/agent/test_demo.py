@@ -49,7 +49,7 @@ def test_project_tests_pass_and_leave_the_tree_clean(project):
     done = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=project,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "11 passed" in done.stdout
+    assert "12 passed" in done.stdout
     assert _git(project, "status", "--porcelain") == ""
 
 
@@ -58,7 +58,7 @@ def test_smoke_run_prints_one_json_line_of_metrics(project):
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(metrics) == {"loss", "rank_ic", "samples_per_s", "wall_s"}
+    assert set(metrics) == {"loss", "rank_ic", "mean_score", "samples_per_s", "wall_s"}
     assert metrics["loss"] > 0 and -1 <= metrics["rank_ic"] <= 1
     assert metrics["samples_per_s"] > 0
 
