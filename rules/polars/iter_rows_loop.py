@@ -207,10 +207,12 @@ class PolarsIterRowsLoop(Rule):
             }
         )
         """,
+        # The select form: its fix is the safe one the rule's label promises
+        # (`kaizen rule KZ301 --bench --unsafe-fixes` does not change it).
         before="""
         total = 0.0
-        for row in df.iter_rows(named=True):
-            total += row["price"] * row["qty"]
+        for price, qty in df.select(["price", "qty"]).iter_rows():
+            total += price * qty
         """,
         size="200,000 rows, 4 columns (float, int, int, string), 2 read",
     )
