@@ -458,3 +458,36 @@ def test_report_says_the_smoke_run_was_skipped_not_missing(tmp_path: Path):
     smoke_section = report.split("## Smoke run", 1)[1].split("## ", 1)[0]
     assert "Not run: no fixable findings to try." in smoke_section
     assert "No smoke command is configured" not in smoke_section
+
+
+def test_a_terminated_session_cleans_up_after_itself(tmp_path: Path):
+    # SIGTERM (a scheduler's stop) unwinds the session: the test run it started
+    # is killed, the worktree removed and the lock released before it exits.
+    root = tmp_path / "p"
+    make_repo(root, {"tests/test_slow.py": KILLABLE_TEST}, smoke=False)
+    (root / "dirty.txt").write_text("mine\n")
+    before = snapshot(root)
+    marker = tmp_path / "marker"
+    env = {**os.environ, "KAIZEN_TEST_MARKER": str(marker)}
+    process = subprocess.Popen([sys.executable, "-c", LAUNCH.format(root=str(ROOT), repo=str(root))],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if marker.exists() and len(marker.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the session never reached the tests gate")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) != 0
+    gate_pid = int(marker.read_text().splitlines()[-1])
+    with pytest.raises(ProcessLookupError):
+        os.killpg(gate_pid, 0)  # the tests gate's process group is gone
+    assert snapshot(root) == before
+    assert kaizen_branches(root) == []
+    assert list((root / ".git" / "kaizen" / "worktrees").iterdir()) == []
+    assert len(GitRepo(root).repo.git.worktree("list").splitlines()) == 1
+    lock = SessionLock(root / ".git" / "kaizen" / "session.lock")
+    lock.acquire()  # released: a new session could start at once
+    lock.release()
