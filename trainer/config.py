@@ -139,6 +139,14 @@ class ModelConfig:
     """Heads of the two GATv2 layers (each must divide hidden)."""
     gat_dropout: float = 0.0
     """Dropout on GAT attention coefficients."""
+    graph_pool: str = "input"
+    """Neighbour-mean path fused beside the GAT: ``input`` (mean over graph neighbours of
+    each one's projected ``[z_base, EMA summaries of its input window]``), ``hidden``
+    (of ``z_base`` only) or ``none``."""
+    pool_filters: int = 4
+    """Learned-decay EMA filters per input feature summarising the window (``graph_pool=input``)."""
+    gate_bias: float = 0.0
+    """Initial bias of the fusion gates (sigmoid(0) = 0.5 lets the graph paths learn from the start)."""
     quantiles: list[float] = field(default_factory=lambda: [0.05, 0.25, 0.5, 0.75, 0.95])
     """Predicted quantiles per horizon; must be increasing and contain 0.5."""
     edge_dim: int = 3
@@ -162,6 +170,10 @@ class ModelConfig:
         q = list(self.quantiles)
         if q != sorted(set(q)) or not all(0.0 < v < 1.0 for v in q) or 0.5 not in q:
             raise ConfigError("model.quantiles must be increasing, inside (0, 1) and contain 0.5.")
+        if self.graph_pool not in ("input", "hidden", "none"):
+            raise ConfigError("model.graph_pool must be 'input', 'hidden' or 'none'.")
+        if self.pool_filters < 1:
+            raise ConfigError(f"model.pool_filters must be at least 1, got {self.pool_filters}.")
         if self.edge_dim != 3:
             raise ConfigError("model.edge_dim must be 3 (the graph builder emits 3 attributes).")
 

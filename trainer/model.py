@@ -256,15 +256,68 @@ class Encoder(nn.Module):
         return self.temporal(e)
 
 
-class GraphBlock(nn.Module):
-    r"""Two GATv2 layers (``edge_dim``; 4 then 2 heads, concatenated to H) and a gated fusion
+def neighbour_mean(
+    v: torch.Tensor, edge_index: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6
+) -> torch.Tensor:
+    r"""Weighted mean over in-neighbours: :math:`m_i = \sum_{j \to i} w_{ji} v_j / \sum_{j \to i} w_{ji}`.
 
-    .. math:: z = z_{base} + \sigma(W [z_{base}, z_{gat}] + b) \odot z_{gat}
+    Scatter-adds along edges (tensor ops only, deterministic on CPU). A node
+    without neighbours gets 0. Shapes: ``v [N, D], edge_index [2, E], weight [E] -> [N, D]``.
+    """
+    src, dst = edge_index
+    w = weight.to(v.dtype)
+    num = torch.zeros_like(v).index_add_(0, dst, v.index_select(0, src) * w.unsqueeze(1))
+    den = torch.zeros(v.shape[0], dtype=v.dtype, device=v.device).index_add_(0, dst, w)
+    return num / (den.unsqueeze(1) + eps)
 
-    Shapes: ``z [N, H], edge_index [2, E], edge_attr [E, A] -> [N, H]``.
+
+class WindowSummary(nn.Module):
+    r"""Learned exponential moving averages of each input feature over the window.
+
+    For feature f and filter c, :math:`s_{fc} = \sum_t a_{fc}^{T-1-t} x_{t,f} / \sum_t a_{fc}^{T-1-t}`
+    with a learned decay :math:`a_{fc} = \sigma(\theta_{fc}) \in (0, 1)` (initialised
+    spread over 0.1..0.9). An EMA is the steady-state Kalman filter of an AR(1)
+    signal seen in noise, so a few of them summarise a noisy window well; it
+    works for any window length T. Shapes: ``x [N, T, F] -> [N, F * C]``.
     """
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, n_features: int, n_filters: int):
+        super().__init__()
+        init = torch.linspace(0.1, 0.9, n_filters) if n_filters > 1 else torch.tensor([0.7])
+        self.logit = nn.Parameter(torch.logit(init).repeat(n_features, 1))  # [F, C]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        lag = torch.arange(t - 1, -1, -1, device=x.device, dtype=x.dtype)  # T-1 .. 0
+        a = torch.sigmoid(self.logit).to(x.dtype).clamp(1e-4, 1.0 - 1e-4)
+        w = torch.exp(lag.view(1, 1, t) * torch.log(a).unsqueeze(-1))  # [F, C, T]
+        w = w / w.sum(-1, keepdim=True)
+        return torch.einsum("ntf,fct->nfc", x, w).reshape(x.shape[0], -1)
+
+
+class GraphBlock(nn.Module):
+    r"""Two GATv2 layers (``edge_dim``; 4 then 2 heads, concatenated to H), a neighbour-mean
+    pooling path and a gated fusion
+
+    .. math::
+        z = z_{base} + g_1 \odot z_{gat} + g_2 \odot z_{pool}, \quad
+        [g_1, g_2] = \sigma(W [z_{base}, z_{gat}, z_{pool}] + b)
+
+    ``z_pool`` (``cfg.graph_pool``): ``"input"`` projects, per node, ``[z_base,
+    EMA summaries of its input-feature window]`` to H and takes the mean of that
+    over the node's graph neighbours, weighted by :math:`\sigma(u^\top a_e + c)`
+    of the edge attributes (learned, starting as a plain mean); ``"hidden"`` pools
+    ``z_base`` only; ``"none"`` drops the path (then :math:`z = z_{base} + g_1 \odot z_{gat}`).
+    Attention over ``z_base`` alone has to find the sector signal in an encoding
+    trained mostly by each stock's own features; the pooled input window hands
+    it the cross-sectional mean of every raw feature (the noisy per-stock view of
+    a sector signal averages out over same-sector neighbours).
+
+    Shapes: ``z [N, H], edge_index [2, E], edge_attr [E, A], x [N, T, F] -> [N, H]``
+    (``x`` is needed only with ``graph_pool="input"``).
+    """
+
+    def __init__(self, cfg: ModelConfig, n_features: int = 0):
         super().__init__()
         from torch_geometric.nn import GATv2Conv
 
@@ -272,17 +325,44 @@ class GraphBlock(nn.Module):
         h1, h2 = cfg.gat_heads
         self.gat1 = GATv2Conv(h, h // h1, heads=h1, edge_dim=cfg.edge_dim, dropout=cfg.gat_dropout)
         self.gat2 = GATv2Conv(h, h // h2, heads=h2, edge_dim=cfg.edge_dim, dropout=cfg.gat_dropout)
-        self.gate = nn.Linear(2 * h, h)
+        self.pool_mode = cfg.graph_pool if (cfg.graph_pool != "input" or n_features) else "hidden"
+        n_paths = 1
+        if self.pool_mode != "none":
+            n_paths = 2
+            d_in = h
+            if self.pool_mode == "input":
+                self.summary = WindowSummary(n_features, cfg.pool_filters)
+                d_in += n_features * cfg.pool_filters
+            self.pool_in = nn.Linear(d_in, h)
+            self.edge_weight = nn.Linear(cfg.edge_dim, 1)
+            nn.init.zeros_(self.edge_weight.weight)
+            nn.init.zeros_(self.edge_weight.bias)
+        self.gate = nn.Linear((n_paths + 1) * h, n_paths * h)
+        nn.init.constant_(self.gate.bias, cfg.gate_bias)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(
-        self, z: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor
+        self,
+        z: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_attr: torch.Tensor,
+        x: torch.Tensor | None = None,
     ) -> torch.Tensor:
         edge_attr = edge_attr.to(z.dtype)
         g = F.elu(self.gat1(z, edge_index, edge_attr))
         g = self.drop(self.gat2(g, edge_index, edge_attr))
-        gate = torch.sigmoid(self.gate(torch.cat([z, g], dim=-1)))
-        return z + gate * g
+        if self.pool_mode == "none":
+            gate = torch.sigmoid(self.gate(torch.cat([z, g], dim=-1)))
+            return z + gate * g
+        v = z
+        if self.pool_mode == "input":
+            if x is None:
+                raise ValueError("graph_pool='input' needs the input windows x [N, T, F].")
+            v = torch.cat([z, self.summary(x.to(z.dtype))], dim=-1)
+        w = torch.sigmoid(self.edge_weight(edge_attr)).squeeze(-1)
+        p = self.drop(neighbour_mean(self.pool_in(v), edge_index, w))
+        g1, g2 = torch.sigmoid(self.gate(torch.cat([z, g, p], dim=-1))).chunk(2, dim=-1)
+        return z + g1 * g + g2 * p
 
 
 class QuantileHeads(nn.Module):
@@ -329,7 +409,7 @@ class ATFTGATFAN(nn.Module):
         self.cfg = cfg
         self.n_features = n_features
         self.encoder = Encoder(cfg, n_features)
-        self.graph = GraphBlock(cfg) if cfg.use_gat else None
+        self.graph = GraphBlock(cfg, n_features) if cfg.use_gat else None
         self.heads = QuantileHeads(cfg.hidden, n_horizons, cfg.quantiles, cfg.dropout)
 
     def forward(
@@ -340,5 +420,5 @@ class ATFTGATFAN(nn.Module):
     ) -> torch.Tensor:
         z = self.encoder(x)
         if self.graph is not None and edge_index is not None:
-            z = self.graph(z, edge_index, edge_attr)
+            z = self.graph(z, edge_index, edge_attr, x)
         return self.heads(z)

@@ -63,14 +63,19 @@ def test_torchrun_two_processes_match_one(tmp_path, tiny_panel_path):
     for ra, rb in zip(a, b):
         assert ra["step"] == rb["step"]
         for key in ra:
-            if key.startswith(("val_ic", "val_loss", "val_ls_return")) or key == "train_loss":
-                # continuous in the weights: only float summation order differs
-                assert rb[key] == pytest.approx(ra[key], abs=1e-4), key
-            elif key.startswith(("val_rank_ic", "val_hit_rate")):
-                # rank-based: a last-digit difference can swap two of the 24 stocks on a
-                # day, which moves that day's Spearman by 6 / (n^3 - n) ~ 4e-4
-                assert rb[key] == pytest.approx(ra[key], abs=2e-3), key
+            if key.startswith(("val_ic", "val_loss")) or key == "train_loss":
+                # continuous in the weights: only float summation order differs, but
+                # AdamW turns last-digit differences in near-zero gradients into
+                # lr-sized steps, so two epochs drift by a few 1e-4 (measured <= 3e-4)
+                assert rb[key] == pytest.approx(ra[key], abs=1e-3), key
+            elif key.startswith(("val_rank_ic", "val_ls_return")):
+                # rank- or selection-based (the long-short return picks the top and bottom
+                # 20%): a last-digit difference can swap two of the 24 stocks on a day
+                assert rb[key] == pytest.approx(ra[key], abs=3e-3), key
+            elif key.startswith("val_hit_rate"):
+                # one sign flip of 24 stocks moves a day's hit rate by 1/24
+                assert rb[key] == pytest.approx(ra[key], abs=1e-2), key
     # rank 0 alone prints the final JSON line
     assert json.loads(two.stdout.strip().splitlines()[-1])["val_rank_ic_1d"] == pytest.approx(
-        json.loads(one.stdout.strip().splitlines()[-1])["val_rank_ic_1d"], abs=2e-3
+        json.loads(one.stdout.strip().splitlines()[-1])["val_rank_ic_1d"], abs=3e-3
     )

@@ -150,3 +150,67 @@ def test_gradients_reach_every_parameter(cfg):
     model(torch.randn(N, T, F), ei, ea).sum().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing
+
+
+def test_neighbour_mean_matches_loop():
+    from trainer.model import neighbour_mean
+
+    torch.manual_seed(3)
+    v = torch.randn(6, 4)
+    ei = torch.tensor([[0, 1, 2, 3, 1, 5], [1, 0, 0, 0, 2, 4]])
+    w = torch.rand(6)
+    got = neighbour_mean(v, ei, w, eps=0.0 + 1e-12)
+    for i in range(6):
+        sel = ei[1] == i
+        if sel.any():
+            ref = (w[sel].unsqueeze(1) * v[ei[0, sel]]).sum(0) / w[sel].sum()
+        else:
+            ref = torch.zeros(4)
+        torch.testing.assert_close(got[i], ref)
+
+
+def test_window_summary_is_normalised_ema():
+    from trainer.model import WindowSummary
+
+    torch.manual_seed(4)
+    ws = WindowSummary(3, 2)
+    x = torch.randn(5, 8, 3)
+    out = ws(x).reshape(5, 3, 2)
+    a = torch.sigmoid(ws.logit.detach())
+    for f in range(3):
+        for c in range(2):
+            num = torch.zeros(5)
+            den = 0.0
+            for t in range(8):
+                num = num + a[f, c] ** (7 - t) * x[:, t, f]
+                den = den + a[f, c] ** (7 - t)
+            torch.testing.assert_close(out[:, f, c], num / den)
+    torch.testing.assert_close(ws(torch.ones(2, 8, 3)), torch.ones(2, 6))
+
+
+@pytest.mark.parametrize("mode", ["input", "hidden", "none"])
+def test_graph_pool_modes(cfg, mode):
+    cfg.graph_pool = mode
+    torch.manual_seed(0)
+    model = ATFTGATFAN(cfg, F)
+    names = [n for n, _ in model.named_parameters()]
+    assert any("gat1" in n for n in names) and any("gat2" in n for n in names)
+    assert any("pool_in" in n for n in names) == (mode != "none")
+    assert any("summary" in n for n in names) == (mode == "input")
+    ei, ea = build_correlation_graph(torch.randn(N, 30), torch.arange(N) % 2, 3, 0.0, 2)
+    assert model(torch.randn(N, T, F), ei, ea).shape == (N, 4, 5)
+
+
+def test_input_pool_carries_neighbour_features(cfg):
+    """With the input pool, a node's output depends on its neighbours' raw features."""
+    torch.manual_seed(0)
+    model = ATFTGATFAN(cfg, F).eval()
+    ei = torch.tensor([[0, 1], [1, 0]])
+    ea = torch.tensor([[0.5, 1.0, 0.5], [0.5, 1.0, 0.5]])
+    x = torch.randn(3, T, F)
+    base = model(x, ei, ea)
+    x2 = x.clone()
+    x2[1, :, 0] += 1.0  # node 1 is node 0's only neighbour; node 2 is isolated
+    moved = model(x2, ei, ea)
+    assert not torch.allclose(base[0], moved[0])
+    torch.testing.assert_close(base[2], moved[2])
