@@ -491,3 +491,23 @@ def test_a_terminated_session_cleans_up_after_itself(tmp_path: Path):
     lock = SessionLock(root / ".git" / "kaizen" / "session.lock")
     lock.acquire()  # released: a new session could start at once
     lock.release()
+
+
+def test_push_sends_only_the_session_branch_to_the_remote(project: Path, tmp_path: Path):
+    remote = tmp_path / "remote.git"
+    git.Repo.init(remote, bare=True)
+    git.Repo(project).create_remote("origin", str(remote))
+    summary = session(project, push="origin")
+    assert summary["branch"]
+    pushed = git.Repo(remote).git.for_each_ref("--format=%(refname)").split()
+    assert pushed == [f"refs/heads/{summary['branch']}"]
+    assert git.Repo(remote).commit(summary["branch"]).hexsha == git.Repo(project).commit(
+        summary["branch"]).hexsha
+
+
+def test_without_push_nothing_reaches_the_remote(project: Path, tmp_path: Path):
+    remote = tmp_path / "remote.git"
+    git.Repo.init(remote, bare=True)
+    git.Repo(project).create_remote("origin", str(remote))
+    assert session(project)["branch"]
+    assert git.Repo(remote).git.for_each_ref("--format=%(refname)") == ""
