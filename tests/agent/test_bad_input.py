@@ -2,34 +2,26 @@
 checked, and the exit code is the documented one; never a traceback."""
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-import rules.registry
 from agent.cli import main
+from tests.agent.cli_support import run_cli
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
-sys.path.insert(0, str(FIXTURES))
-import demo_rules
-
-DEMO = demo_rules.load()
 GOOD = "q = []\nq.pop(0)\n"
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, monkeypatch, demo_rules_only):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\nversion = '0'\n")
     (tmp_path / "good.py").write_text(GOOD)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(rules.registry, "all_rules", lambda: (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen))
     return tmp_path
 
 
 def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     assert "Traceback" not in out + err
     return code, out, err
 

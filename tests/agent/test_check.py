@@ -3,39 +3,16 @@ config and ruff advisories, on the demo fixture project with three small rules."
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import rules.registry
 from agent.cli import main
 from rules.framework import Safety
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
-sys.path.insert(0, str(FIXTURES))
-import demo_rules
-
-DEMO = demo_rules.load()
-DEMO_RULES = (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen)
-
-
-@pytest.fixture
-def demo_repo(tmp_path, monkeypatch):
-    """A copy of tests/fixtures/repos/demo as the current folder, checked by the demo rules."""
-    repo = tmp_path / "demo"
-    shutil.copytree(FIXTURES / "demo", repo)
-    monkeypatch.chdir(repo)
-    monkeypatch.setattr(rules.registry, "all_rules", lambda: DEMO_RULES)
-    return repo
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.agent.cli_support import DEMO_RULES
+from tests.agent.cli_support import run_cli as run
 
 
 def test_text_output_lists_findings_ruff_style_and_exits_1(demo_repo, capsys):

@@ -2,8 +2,6 @@
 unknown keys and bad values are exit 2 naming the key."""
 
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,21 +9,7 @@ import pytest
 import rules.registry
 from agent.cli import main
 from agent.config import ConfigError, Settings, settings_from_table
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
-sys.path.insert(0, str(FIXTURES))
-import demo_rules
-
-DEMO = demo_rules.load()
-
-
-@pytest.fixture
-def demo_repo(tmp_path, monkeypatch):
-    repo = tmp_path / "demo"
-    shutil.copytree(FIXTURES / "demo", repo)
-    monkeypatch.chdir(repo)
-    monkeypatch.setattr(rules.registry, "all_rules", lambda: (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen))
-    return repo
+from tests.agent.cli_support import DEMO
 
 
 def check_json(capsys, *argv):

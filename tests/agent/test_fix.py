@@ -5,39 +5,17 @@ written file that does not compile."""
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import libcst as cst
 import pytest
 
 import rules.registry
-from agent.cli import main
 from agent.config import Settings
 from agent.fixing import fix_paths
 from rules.framework import Invalid, Rule, Safety, Valid
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
-sys.path.insert(0, str(FIXTURES))
-import demo_rules
-
-DEMO = demo_rules.load()
-DEMO_RULES = (DEMO.PopZero, DEMO.SortedFirst, DEMO.RangeLen)
-
-
-@pytest.fixture
-def demo_repo(tmp_path, monkeypatch):
-    repo = tmp_path / "demo"
-    shutil.copytree(FIXTURES / "demo", repo)
-    monkeypatch.chdir(repo)
-    monkeypatch.setattr(rules.registry, "all_rules", lambda: DEMO_RULES)
-    return repo
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.agent.cli_support import DEMO, DEMO_RULES, FIXTURES
+from tests.agent.cli_support import run_cli as run
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
