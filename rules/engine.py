@@ -160,9 +160,15 @@ def fix_source(
     # another fix adds an import above it.
     rejected_keys: set[tuple[str, str]] = set()
     for _ in range(MAX_ROUNDS):
+        active = applicable_rules(result.source, rules)
+        if active:
+            active = prechecked_rules(result.source, active)
+        if not active:
+            result.remaining = []
+            break
         module = parse_module(result.source, path)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        findings = _run_rules(wrapper, applicable_rules(result.source, rules), path)
+        findings = _run_rules(wrapper, active, path)
         def key(finding: Finding) -> tuple[str, str]:
             return finding.code, wrapper.module.code_for_node(finding.fix.target)
 
