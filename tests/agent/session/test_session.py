@@ -20,6 +20,7 @@ from agent.session import SessionOptions, run_session
 from tests.agent.session.conftest import (
     LIB,
     ROOT,
+    SMOKE,
     TEST_EMPTY,
     TEST_RULES,
     kaizen_branches,
@@ -262,7 +263,13 @@ def test_dry_run_commits_nothing_and_writes_the_report_to_a_temp_path(project: P
     assert session(project)["branch"]
 
 
-def test_budget_running_out_stops_cleanly_and_says_so(project: Path):
+SLOW_SMOKE = SMOKE.replace("import json\n", "import json\nimport time\ntime.sleep(1.5)\n", 1)
+
+
+def test_budget_running_out_stops_cleanly_and_says_so(tmp_path: Path):
+    # The baseline's smoke run alone outlasts the budget, whatever the machine.
+    project = tmp_path / "project"
+    make_repo(project, {"smoke.py": SLOW_SMOKE})
     summary = session(project, budget=0.5)
     assert summary["status"] == "budget-exhausted"
     assert "budget" in summary["stop_reason"]
