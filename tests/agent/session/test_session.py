@@ -365,7 +365,10 @@ run_session(Path({repo!r}), SessionOptions(), rules=TEST_RULES)
 """
 
 
-def test_a_killed_session_leaves_the_repository_untouched_and_the_next_one_cleans_up(tmp_path: Path):
+def start_session_in_tests_gate(tmp_path: Path) -> tuple[Path, dict, subprocess.Popen, Path]:
+    """A session in a subprocess, returned once its tests gate is running (a
+    test there sleeps): the repository, its snapshot, the process, the marker
+    file listing the test runs' pids."""
     root = tmp_path / "p"
     make_repo(root, {"tests/test_slow.py": KILLABLE_TEST}, smoke=False)
     (root / "dirty.txt").write_text("mine\n")
@@ -377,11 +380,14 @@ def test_a_killed_session_leaves_the_repository_untouched_and_the_next_one_clean
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if marker.exists() and len(marker.read_text().splitlines()) >= 2:
-            break
+            return root, before, process, marker
         time.sleep(0.05)
-    else:
-        process.kill()
-        pytest.fail("the session never reached the tests gate")
+    process.kill()
+    pytest.fail("the session never reached the tests gate")
+
+
+def test_a_killed_session_leaves_the_repository_untouched_and_the_next_one_cleans_up(tmp_path: Path):
+    root, before, process, marker = start_session_in_tests_gate(tmp_path)
     process.send_signal(signal.SIGKILL)
     process.wait()
     # The test run it started sleeps on in its own process group: stop it too.
@@ -470,22 +476,7 @@ def test_report_says_the_smoke_run_was_skipped_not_missing(tmp_path: Path):
 def test_a_terminated_session_cleans_up_after_itself(tmp_path: Path):
     # SIGTERM (a scheduler's stop) unwinds the session: the test run it started
     # is killed, the worktree removed and the lock released before it exits.
-    root = tmp_path / "p"
-    make_repo(root, {"tests/test_slow.py": KILLABLE_TEST}, smoke=False)
-    (root / "dirty.txt").write_text("mine\n")
-    before = snapshot(root)
-    marker = tmp_path / "marker"
-    env = {**os.environ, "KAIZEN_TEST_MARKER": str(marker)}
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH.format(root=str(ROOT), repo=str(root))],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if marker.exists() and len(marker.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
-    else:
-        process.kill()
-        pytest.fail("the session never reached the tests gate")
+    root, before, process, marker = start_session_in_tests_gate(tmp_path)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) != 0
     gate_pid = int(marker.read_text().splitlines()[-1])
