@@ -31,10 +31,12 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from rules.framework import Import
+
 # The guard in the generated code: to_numpy() rows equal iterrows() rows.
 DTYPE_GUARD = (
-    "any(isinstance(t, numpy.dtype) and t.kind in \"biu\" for t in {frame}.dtypes)\n"
-    "or all(isinstance(t, numpy.dtype) and t.kind in \"biufc\" or t == \"str\" for t in {frame}.dtypes)"
+    "any(isinstance(t, {numpy}.dtype) and t.kind in \"biu\" for t in {frame}.dtypes)\n"
+    "or all(isinstance(t, {numpy}.dtype) and t.kind in \"biufc\" or t == \"str\" for t in {frame}.dtypes)"
 )
 
 EXPLANATION = "# iterrows() values, read by position from to_numpy() where that is exact"
@@ -265,6 +267,37 @@ class Plan:
     prelude: list[cst.BaseStatement]
     rows: str
     positions: dict[tuple[str, str], str]  # ("item" or "get", key code) -> variable
+    imports: tuple[Import, ...] = ()
+
+
+def _binds(module: cst.Module, name: str) -> int:
+    """How many places bind ``name`` anywhere in ``module``."""
+    target = m.Name(name)
+    count = len(m.findall(module, m.AsName(name=target)))
+    count += len(m.findall(module, m.Param(name=target)))
+    count += len(m.findall(module, m.FunctionDef(name=target) | m.ClassDef(name=target)))
+    count += len(m.findall(module, m.ImportAlias(name=target, asname=None)))
+    for kind in (m.AssignTarget(), m.AugAssign(), m.AnnAssign(), m.NamedExpr(), m.For(), m.CompFor()):
+        for node in m.findall(module, kind):
+            count += len(m.findall(node.target, target))
+    for node in m.findall(module, m.Global() | m.Nonlocal()):
+        count += len(m.findall(node, target))
+    return count
+
+
+def numpy_reference(module: cst.Module) -> tuple[str, tuple[Import, ...]]:
+    """How the generated guard names numpy. A module-level ``import numpy as
+    np`` (or ``import numpy``) is reused when nothing else binds that name, so
+    the fix adds no second import of numpy; otherwise it adds ``import numpy``."""
+    for statement in module.body:
+        if not m.matches(statement, m.SimpleStatementLine(body=[m.Import()])):
+            continue
+        for alias in statement.body[0].names:
+            if m.matches(alias.name, m.Name("numpy")):
+                name = alias.asname.name.value if alias.asname else "numpy"
+                if _binds(module, name) == 1:
+                    return name, ()
+    return "numpy", (Import("numpy"),)
 
 
 def positional_plan(
@@ -289,7 +322,8 @@ def positional_plan(
     if item_keys:
         listed = ", ".join(key.code for key in item_keys) + ("," if len(item_keys) == 1 else "")
         conditions.append(f"all(isinstance(key, str) and key in {columns} for key in ({listed}))")
-    guard = DTYPE_GUARD.format(frame=frame).replace("\n", "\n        ")
+    numpy, imports = numpy_reference(module)
+    guard = DTYPE_GUARD.format(frame=frame, numpy=numpy).replace("\n", "\n        ")
     conditions.append(f"(\n        {guard}\n    )")
     condition = "\n    and ".join(conditions)
     text = (
@@ -304,7 +338,7 @@ def positional_plan(
     )
     body = list(parsed.body)
     body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(EXPLANATION))])
-    return Plan(body, rows, positions)
+    return Plan(body, rows, positions, imports)
 
 
 def position_kind(read: Read) -> str:

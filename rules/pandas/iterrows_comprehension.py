@@ -6,7 +6,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
-from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.framework import Bench, Equivalence, Invalid, Rule, Safety, Valid
 from rules.pandas._iterrows import (
     NamePool,
     NodeSwapper,
@@ -305,7 +305,7 @@ class IterrowsComprehension(Rule):
             replacement=cst.FlattenSentinel([*statements, line]),
             replace=statement,
             safety=Safety.UNSAFE if unsafe else Safety.SAFE,
-            imports=[Import("numpy")],
+            imports=list(plan.imports),
         )
 
     def _report_columnwise(self, node, statement, frame_name, prelude, reads: RowReads) -> None:

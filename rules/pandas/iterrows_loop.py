@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
-from rules.framework import Bench, Equivalence, Import, Invalid, Rule, Safety, Valid
+from rules.framework import Bench, Equivalence, Invalid, Rule, Safety, Valid
 from rules.pandas._iterrows import (
     NamePool,
     collect_reads,
@@ -275,7 +275,7 @@ class IterrowsLoop(Rule):
             message,
             replacement=cst.FlattenSentinel([*statements, loop]),
             safety=Safety.UNSAFE if unsafe else Safety.SAFE,
-            imports=[Import("numpy")],
+            imports=list(plan.imports),
         )
 
     def _escape_problem(self, node: cst.For, index: cst.Name, row: cst.Name) -> str | None:

@@ -182,3 +182,38 @@ def test_input_strategies_hold_the_awkward_cases():
 
     collect()
     assert found == {"empty", "None", "NA"}
+
+
+ALIASED = """\
+import numpy as np
+import pandas as pd
+
+
+def sectors(df):
+    out = {}
+    for _, row in df.iterrows():
+        out[row["code"]] = row["sector"]
+    return out
+"""
+
+
+def test_the_fix_reuses_an_existing_numpy_alias_instead_of_importing_numpy_again():
+    from rules.registry import get
+
+    fixed = fix_source(ALIASED, "prep.py", [get("KZ202")]).source
+    assert fixed.count("import numpy") == 1 and "np.dtype" in fixed
+    frame = pd.DataFrame({"code": ["1301", "1332"], "sector": ["A", "B"], "n": [1, 2]})
+    namespace: dict = {}
+    exec(compile(fixed, "prep.py", "exec"), namespace)
+    original: dict = {}
+    exec(compile(ALIASED, "prep.py", "exec"), original)
+    assert namespace["sectors"](frame) == original["sectors"](frame)
+
+
+def test_a_rebound_numpy_alias_is_not_trusted():
+    from rules.registry import get
+
+    shadowed = ALIASED.replace("def sectors(df):", "def sectors(df, np=None):")
+    fixed = fix_source(shadowed, "prep.py", [get("KZ202")]).source
+    assert "numpy.dtype" in fixed and "np.dtype" not in fixed
+    assert "\nimport numpy\n" in fixed
