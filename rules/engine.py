@@ -70,14 +70,21 @@ def prechecked_rules(source: str, rules: Sequence[type[Rule]]) -> list[type[Rule
     return [rule for rule in rules if rule.precheck(facts)]
 
 
+def active_rules(source: str, rules: Sequence[type[Rule]], precheck: bool = True) -> list[type[Rule]]:
+    """The rules worth a LibCST parse of ``source``: trigger words first, then
+    (unless ``precheck`` is false) the ``ast`` prechecks."""
+    active = applicable_rules(source, rules)
+    if active and precheck:
+        active = prechecked_rules(source, active)
+    return active
+
+
 def check_source(
     source: str, path: str, rules: Sequence[type[Rule]], *, precheck: bool = True
 ) -> list[Finding]:
     """Findings of ``rules`` in ``source`` (fixes attached, not applied).
     ``precheck=False`` skips the ``ast`` prefilter (tests compare both)."""
-    active = applicable_rules(source, rules)
-    if active and precheck:
-        active = prechecked_rules(source, active)
+    active = active_rules(source, rules, precheck)
     if not active:
         return []
     wrapper = MetadataWrapper(parse_module(source, path), unsafe_skip_copy=True)
@@ -160,9 +167,7 @@ def fix_source(
     # another fix adds an import above it.
     rejected_keys: set[tuple[str, str]] = set()
     for _ in range(MAX_ROUNDS):
-        active = applicable_rules(result.source, rules)
-        if active:
-            active = prechecked_rules(result.source, active)
+        active = active_rules(result.source, rules)
         if not active:
             result.remaining = []
             break
